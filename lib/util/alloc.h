@@ -9,6 +9,7 @@
 #define DANEMAIL_UTIL_ALLOC_H
 
 #include <stddef.h>
+#include <stdlib.h>
 
 /* malloc(size), never NULL; size 0 gives a valid unique pointer. */
 void *xmalloc(size_t size);

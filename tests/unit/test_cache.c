@@ -1,0 +1,146 @@
+/*
+ * test_cache.c - the answer cache: TTL expiry, negative answers kept,
+ * failures never kept, BOGUS capped, case-insensitive names, LRU eviction.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "dns/cache.h"
+#include "dns/rr.h"
+#include "util/alloc.h"
+
+static void
+make(struct dns_answer *a, const char *name, enum dns_outcome o, enum dns_sec s, uint32_t ttl)
+{
+	memset(a, 0, sizeof(*a));
+	a->qname = xstrdup(name);
+	a->canonical = xstrdup(name);
+	a->qtype = RR_TYPE_SMIMEA;
+	a->outcome = o;
+	a->sec = s;
+	a->ttl = ttl;
+	if (o == DNS_OUTCOME_DATA) {
+		a->n_rrs = 1;
+		a->rrs = xcalloc(1, sizeof(*a->rrs));
+		a->rrs[0].rdata = xmemdup("\3\0\0\1", 4);
+		a->rrs[0].len = 4;
+	}
+}
+
+static const struct {
+	const char *what;
+	enum dns_outcome outcome;
+	enum dns_sec sec;
+	uint32_t ttl;
+	time_t later; /* seconds after storing */
+	int want_hit;
+	uint32_t want_ttl;
+} rows[] = {
+        {"secure data, fresh", DNS_OUTCOME_DATA, DNS_SEC_SECURE, 300, 10, 1, 290},
+        {"secure data, expired", DNS_OUTCOME_DATA, DNS_SEC_SECURE, 300, 300, 0, 0},
+        {"secure NXDOMAIN kept", DNS_OUTCOME_NXDOMAIN, DNS_SEC_SECURE, 60, 1, 1, 59},
+        {"insecure NODATA kept", DNS_OUTCOME_NODATA, DNS_SEC_INSECURE, 60, 1, 1, 59},
+        {"bogus capped at 60 s", DNS_OUTCOME_DATA, DNS_SEC_BOGUS, 3000, 61, 0, 0},
+        {"bogus within 60 s", DNS_OUTCOME_DATA, DNS_SEC_BOGUS, 3000, 10, 1, 50},
+        {"SERVFAIL never kept", DNS_OUTCOME_SERVFAIL, DNS_SEC_INDETERMINATE, 300, 0, 0, 0},
+        {"TIMEOUT never kept", DNS_OUTCOME_TIMEOUT, DNS_SEC_INDETERMINATE, 300, 0, 0, 0},
+        {"TTL over the maximum capped", DNS_OUTCOME_DATA, DNS_SEC_SECURE, 999999, 3601, 0, 0},
+        {"TTL 0 not kept", DNS_OUTCOME_DATA, DNS_SEC_SECURE, 0, 0, 0, 0},
+};
+
+static void
+test_rows(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct dns_cache *c = dns_cache_new(10, 3600, 60);
+		struct dns_answer a, got;
+		int hit;
+
+		make(&a, "x.secure.test.", rows[i].outcome, rows[i].sec, rows[i].ttl);
+		dns_cache_put(c, &a, 1000);
+		hit = dns_cache_get(c, "x.secure.test.", RR_TYPE_SMIMEA, 1000 + rows[i].later,
+		                    &got);
+		if (hit != rows[i].want_hit)
+			fail_msg("%s: got hit=%d, want %d", rows[i].what, hit, rows[i].want_hit);
+		if (hit) {
+			if (got.ttl != rows[i].want_ttl)
+				fail_msg("%s: got ttl %u, want %u", rows[i].what, got.ttl,
+				         rows[i].want_ttl);
+			assert_int_equal(got.outcome, rows[i].outcome);
+			assert_int_equal(got.sec, rows[i].sec);
+			assert_int_equal(got.n_rrs, a.n_rrs);
+			dns_answer_clear(&got);
+		}
+		dns_answer_clear(&a);
+		dns_cache_free(c);
+	}
+}
+
+static void
+test_case_and_type(void **state)
+{
+	struct dns_cache *c = dns_cache_new(10, 3600, 60);
+	struct dns_answer a, got;
+
+	(void)state;
+	make(&a, "X.Secure.Test.", DNS_OUTCOME_DATA, DNS_SEC_SECURE, 300);
+	dns_cache_put(c, &a, 0);
+	assert_true(dns_cache_get(c, "x.secure.test", RR_TYPE_SMIMEA, 1, &got));
+	dns_answer_clear(&got);
+	assert_true(dns_cache_get(c, "x.SECURE.test.", RR_TYPE_SMIMEA, 1, &got));
+	dns_answer_clear(&got);
+	assert_false(dns_cache_get(c, "x.secure.test.", RR_TYPE_TLSA, 1, &got));
+	assert_false(dns_cache_get(c, "y.secure.test.", RR_TYPE_SMIMEA, 1, &got));
+	dns_answer_clear(&a);
+	dns_cache_free(c);
+}
+
+static void
+test_lru_eviction(void **state)
+{
+	struct dns_cache *c = dns_cache_new(3, 3600, 60);
+	struct dns_answer a, got;
+	char name[32];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "n%d.test.", i);
+		make(&a, name, DNS_OUTCOME_DATA, DNS_SEC_SECURE, 300);
+		dns_cache_put(c, &a, 0);
+		dns_answer_clear(&a);
+	}
+	/* touch n0 so n1 is the least recently used */
+	assert_true(dns_cache_get(c, "n0.test.", RR_TYPE_SMIMEA, 1, &got));
+	dns_answer_clear(&got);
+	make(&a, "n3.test.", DNS_OUTCOME_DATA, DNS_SEC_SECURE, 300);
+	dns_cache_put(c, &a, 1);
+	dns_answer_clear(&a);
+	assert_int_equal(dns_cache_count(c), 3);
+	assert_false(dns_cache_get(c, "n1.test.", RR_TYPE_SMIMEA, 2, &got));
+	assert_true(dns_cache_get(c, "n0.test.", RR_TYPE_SMIMEA, 2, &got));
+	dns_answer_clear(&got);
+	assert_true(dns_cache_get(c, "n3.test.", RR_TYPE_SMIMEA, 2, &got));
+	dns_answer_clear(&got);
+	dns_cache_free(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_rows),
+	        cmocka_unit_test(test_case_and_type),
+	        cmocka_unit_test(test_lru_eviction),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
