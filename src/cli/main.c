@@ -1,7 +1,82 @@
-/* placeholder */
-int main(void);
-int
-main(void)
+/*
+ * main.c - the danemail command: dispatch to one subcommand per file.
+ *
+ *   danemail lookup {smimea|openpgpkey|tlsa|mx} NAME   (lookup.c)
+ *
+ * Exit codes are those of enum cli_exit (cli.h), documented in danemail(1).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void
+usage(FILE *fp)
 {
-	return 0;
+	fputs("usage: danemail COMMAND [OPTIONS] ARGS...\n"
+	      "\n"
+	      "commands:\n"
+	      "  lookup {smimea|openpgpkey|tlsa|mx} NAME\n"
+	      "                look up DANE records with DNSSEC validation\n"
+	      "\n"
+	      "  danemail COMMAND --help    options of a command\n"
+	      "  danemail --version\n"
+	      "\n"
+	      "exit codes: 0 secure records, 1 secure proof of none, 2 insecure, 3 bogus,\n"
+	      "            4 lookup failure, 64+ usage or input errors (see danemail(1))\n",
+	      fp);
+}
+
+void
+cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("danemail: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+enum cli_exit
+cli_exit_for_answer(const struct dns_answer *ans)
+{
+	if (ans->sec == DNS_SEC_BOGUS)
+		return CLI_EXIT_BOGUS;
+	switch (ans->outcome) {
+	case DNS_OUTCOME_SERVFAIL:
+	case DNS_OUTCOME_TIMEOUT:
+	case DNS_OUTCOME_ERROR:
+		return CLI_EXIT_FAIL;
+	case DNS_OUTCOME_DATA:
+	case DNS_OUTCOME_NODATA:
+	case DNS_OUTCOME_NXDOMAIN:
+		break;
+	}
+	if (ans->sec != DNS_SEC_SECURE)
+		return ans->sec == DNS_SEC_INSECURE ? CLI_EXIT_INSECURE : CLI_EXIT_FAIL;
+	return ans->outcome == DNS_OUTCOME_DATA ? CLI_EXIT_SECURE : CLI_EXIT_NONE;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		puts("danemail " DANEMAIL_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "lookup") == 0)
+		return cmd_lookup(argc - 1, argv + 1);
+	cli_error("unknown command '%s' (try danemail --help)", argv[1]);
+	return CLI_EXIT_USAGE;
 }

@@ -1,0 +1,37 @@
+/*
+ * cli.h - what the danemail subcommands share: exit codes, resolver
+ * options, error reporting.  One file per subcommand (lookup.c, ...).
+ */
+#ifndef DANEMAIL_CLI_H
+#define DANEMAIL_CLI_H
+
+#include <stdbool.h>
+
+#include "dns/resolver.h"
+
+/* Exit codes, documented in danemail(1).  64 and up follow sysexits.h. */
+enum cli_exit {
+	CLI_EXIT_SECURE = 0,   /* secure records found */
+	CLI_EXIT_NONE = 1,     /* secure proof that no records exist */
+	CLI_EXIT_INSECURE = 2, /* the answer is not signed (no DNSSEC chain) */
+	CLI_EXIT_BOGUS = 3,    /* DNSSEC validation failed */
+	CLI_EXIT_FAIL = 4,     /* the lookup failed (SERVFAIL, timeout, ...) */
+	CLI_EXIT_USAGE = 64,   /* bad command line or bad input (EX_USAGE) */
+	CLI_EXIT_NOINPUT = 66, /* an input file cannot be read (EX_NOINPUT) */
+	CLI_EXIT_SOFTWARE = 70 /* internal error (EX_SOFTWARE) */
+};
+
+/* Resolver options every DNS-using subcommand accepts. */
+struct cli_dns_opts {
+	struct dns_config dns;
+	bool json;
+};
+
+/* Print "danemail: <fmt>" (untrusted parts must be escaped by the caller) to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The exit code an answer deserves (see enum cli_exit); one table for all subcommands. */
+enum cli_exit cli_exit_for_answer(const struct dns_answer *ans);
+
+int cmd_lookup(int argc, char **argv);
+
+#endif
