@@ -33,5 +33,11 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 enum cli_exit cli_exit_for_answer(const struct dns_answer *ans);
 
 int cmd_lookup(int argc, char **argv);
+/* danemail record {smimea|openpgpkey|tlsa} ... (record.c) */
+int cmd_record(int argc, char **argv);
+/* danemail verify {smimea|openpgpkey} ADDR ... (verify_records.c) */
+int cmd_verify_records(int argc, char **argv);
+/* danemail verify tlsa {HOST[:PORT] | --mx DOMAIN} (verify_tlsa.c) */
+int cmd_verify_tlsa(int argc, char **argv);
 
 #endif

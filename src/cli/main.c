@@ -77,6 +77,18 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "lookup") == 0)
 		return cmd_lookup(argc - 1, argv + 1);
+	if (strcmp(argv[1], "record") == 0)
+		return cmd_record(argc - 1, argv + 1);
+	if (strcmp(argv[1], "verify") == 0) {
+		if (argc > 2 && strcmp(argv[2], "tlsa") == 0)
+			return cmd_verify_tlsa(argc - 2, argv + 2);
+		if (argc > 2 &&
+		    (strcmp(argv[2], "smimea") == 0 || strcmp(argv[2], "openpgpkey") == 0))
+			return cmd_verify_records(argc - 1, argv + 1);
+		cli_error("verify: want smimea, openpgpkey or tlsa (try danemail verify tlsa "
+		          "--help)");
+		return CLI_EXIT_USAGE;
+	}
 	cli_error("unknown command '%s' (try danemail --help)", argv[1]);
 	return CLI_EXIT_USAGE;
 }

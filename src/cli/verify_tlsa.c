@@ -1,0 +1,11 @@
+/* placeholder: being written */
+#include "cli.h"
+
+int
+cmd_verify_tlsa(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	cli_error("not implemented yet");
+	return CLI_EXIT_SOFTWARE;
+}
