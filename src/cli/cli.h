@@ -7,7 +7,10 @@
 
 #include <stdbool.h>
 
+#include <openssl/x509.h>
+
 #include "dns/resolver.h"
+#include "util/why.h"
 
 /* Exit codes, documented in danemail(1).  64 and up follow sysexits.h. */
 enum cli_exit {
@@ -39,5 +42,13 @@ int cmd_record(int argc, char **argv);
 int cmd_verify_records(int argc, char **argv);
 /* danemail verify tlsa {HOST[:PORT] | --mx DOMAIN} (verify_tlsa.c) */
 int cmd_verify_tlsa(int argc, char **argv);
+
+/*
+ * The certificate chain (leaf first) a mail server presents on host:port:
+ * STARTTLS for SMTP (25, 587), implicit TLS for 465.  NULL and a reason on
+ * failure.  (tlsa_fetch.c)
+ */
+STACK_OF(X509) *
+        cli_fetch_chain(const char *host, unsigned port, unsigned timeout_ms, struct why *why);
 
 #endif
