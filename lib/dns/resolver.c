@@ -7,6 +7,8 @@
  * verdict onto explicit states and never upgrades one: a failed lookup is
  * INDETERMINATE, not INSECURE (RFC 7672 2.1.1: SERVFAIL is not "no records").
  */
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -253,6 +255,83 @@ dns_lookup(struct dns_resolver *res, const char *name, uint16_t type, struct dns
 	            result->why_bogus);
 	ub_resolve_free(result);
 	dns_cache_put(res->cache, ans, time(NULL));
+}
+
+struct many_job {
+	struct dns_resolver *res;
+	const struct dns_question *q;
+	struct dns_answer *answers;
+	size_t *todo; /* indexes of the cache misses */
+	size_t n_todo;
+	size_t next; /* guarded by lock */
+	pthread_mutex_t lock;
+};
+
+static void *
+many_worker(void *arg)
+{
+	struct many_job *job = arg;
+
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&job->lock);
+		i = job->next < job->n_todo ? job->todo[job->next++] : SIZE_MAX;
+		pthread_mutex_unlock(&job->lock);
+		if (i == SIZE_MAX)
+			return NULL;
+		dns_lookup(job->res, job->q[i].name, job->q[i].type, &job->answers[i]);
+	}
+}
+
+void
+dns_lookup_many(struct dns_resolver *res, const struct dns_question *q, size_t n,
+                struct dns_answer *answers)
+{
+	struct many_job job = {res, q, answers, NULL, 0, 0, PTHREAD_MUTEX_INITIALIZER};
+	pthread_t tids[DNS_MANY_THREADS];
+	size_t i, n_threads, started = 0;
+	time_t now = time(NULL);
+
+	job.todo = xcalloc(n ? n : 1, sizeof(*job.todo));
+	for (i = 0; i < n; i++)
+		if (!dns_cache_get(res->cache, q[i].name, q[i].type, now, &answers[i]))
+			job.todo[job.n_todo++] = i;
+	n_threads = job.n_todo < DNS_MANY_THREADS ? job.n_todo : DNS_MANY_THREADS;
+	/* one miss: no thread to start; the caller's thread does it */
+	for (i = 1; i < n_threads; i++)
+		if (pthread_create(&tids[started], NULL, many_worker, &job) == 0)
+			started++;
+	many_worker(&job);
+	for (i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	pthread_mutex_destroy(&job.lock);
+	free(job.todo);
+}
+
+bool
+dns_answer_wants_fallback(const struct dns_answer *exact)
+{
+	return (exact->outcome == DNS_OUTCOME_NODATA || exact->outcome == DNS_OUTCOME_NXDOMAIN) &&
+	       exact->sec != DNS_SEC_BOGUS;
+}
+
+/* How bad an answer is for the fallback rule: failures and bogus outrank "none". */
+static int
+answer_badness(const struct dns_answer *a)
+{
+	if (a->sec == DNS_SEC_BOGUS)
+		return 2;
+	if (a->sec == DNS_SEC_INDETERMINATE)
+		return 1;
+	return 0;
+}
+
+bool
+dns_answer_prefer_fallback(const struct dns_answer *exact, const struct dns_answer *fallback)
+{
+	return fallback->outcome == DNS_OUTCOME_DATA ||
+	       answer_badness(fallback) > answer_badness(exact);
 }
 
 /* ---- asynchronous (libevent) ---- */

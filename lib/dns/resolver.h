@@ -110,6 +110,32 @@ struct dns_resolver *dns_resolver_free(struct dns_resolver *res);
  */
 void dns_lookup(struct dns_resolver *res, const char *name, uint16_t type, struct dns_answer *ans);
 
+/* One question of a dns_lookup_many() batch. */
+struct dns_question {
+	const char *name;
+	uint16_t type;
+};
+
+/*
+ * Look up n questions at once (cache hits inline, misses from up to
+ * DNS_MANY_THREADS threads in parallel) and fill answers[0..n).  For a
+ * message with many recipients: the time is that of the slowest lookup,
+ * not the sum.
+ */
+void dns_lookup_many(struct dns_resolver *res, const struct dns_question *q, size_t n,
+                     struct dns_answer *answers);
+#define DNS_MANY_THREADS 16
+
+/*
+ * The exact-then-lower-cased rule for SMIMEA/OPENPGPKEY owners (RFC 7929
+ * section 3 leaves case to the publisher): whether an answer for the exact
+ * local part calls for a second lookup of the lower-cased one (it proved
+ * nothing exists, and was not bogus), and whether that second answer should
+ * replace the first (it has records, or it is worse: bogus or failed).
+ */
+bool dns_answer_wants_fallback(const struct dns_answer *exact);
+bool dns_answer_prefer_fallback(const struct dns_answer *exact, const struct dns_answer *fallback);
+
 /* Asynchronous resolver inside a libevent base; use from the base's thread only. */
 struct dns_async;
 

@@ -294,14 +294,11 @@ resolve(struct dns_resolver *res, enum lookup_kind kind, uint16_t type, const ch
 		owner_name_append(&owner, &addr, ok, OWNER_CASE_EXACT);
 		dns_lookup(res, buf_str(&owner), type, ans);
 		*matched = "exact";
-		if ((ans->outcome == DNS_OUTCOME_NODATA || ans->outcome == DNS_OUTCOME_NXDOMAIN) &&
-		    ans->sec != DNS_SEC_BOGUS && owner_lower_differs(&addr)) {
+		if (dns_answer_wants_fallback(ans) && owner_lower_differs(&addr)) {
 			buf_reset(&owner);
 			owner_name_append(&owner, &addr, ok, OWNER_CASE_LOWER);
 			dns_lookup(res, buf_str(&owner), type, &lower);
-			/* keep the lower-cased answer unless it adds nothing */
-			if (lower.outcome == DNS_OUTCOME_DATA ||
-			    cli_exit_for_answer(&lower) > cli_exit_for_answer(ans)) {
+			if (dns_answer_prefer_fallback(ans, &lower)) {
 				dns_answer_clear(ans);
 				*ans = lower;
 				*matched = "lower-cased";

@@ -1,0 +1,341 @@
+#!/usr/bin/env bash
+# smime.sh - danemail-milter end to end: real Postfix on loopback delivering
+# to a Maildir through the milter, real NSD + libunbound (the testbed).
+# Every encrypted delivery is decrypted with the recipient's key and compared
+# byte for byte with the original MIME entity.  Prints TAP.
+#
+# Needs: DANEMAIL_MILTER, the testbed.env variables (run under with-testbed.sh).
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+postfix_sh=$here/../../testbed/postfix.sh
+W=$TB_DIR/milter-test
+mkdir -p "$W/tmp" "$W/msgs" "$W/out"
+chmod 755 "$TB_DIR" "$W"
+chown nobody "$W/tmp"
+chmod 700 "$W/tmp"
+
+n=0
+fails=0
+ok() { # ok STATUS DESCRIPTION
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else
+		echo "not ok $n - $2"
+		fails=$((fails + 1))
+	fi
+}
+diag() { sed 's/^/# /'; }
+
+# ---- the milter ----
+SOCK=$W/milter.sock
+MILTER_PID=
+write_conf() { # write_conf EXTRA-LINES...
+	{
+		echo "socket = unix:$SOCK"
+		echo "socket_mode = 0666"
+		echo "user = nobody"
+		echo "unbound_conf = $TB_UNBOUND_CONF"
+		echo "tmpdir = $W/tmp"
+		echo "mode = both"
+		echo "spool_threshold = 256k"
+		for l in "$@"; do echo "$l"; done
+	} >"$W/milter.conf"
+}
+start_milter() {
+	"$DANEMAIL_MILTER" -f -c "$W/milter.conf" >>"$W/milter.log" 2>&1 &
+	MILTER_PID=$!
+	for _ in $(seq 100); do
+		[ -S "$SOCK" ] && grep -q "started on" "$W/milter.log" && return 0
+		sleep 0.05
+	done
+	echo "milter did not start:" | diag
+	diag <"$W/milter.log"
+	return 1
+}
+stop_milter() { # stop_milter [SIGNAL]
+	[ -n "$MILTER_PID" ] || return 0
+	kill "-${1:-TERM}" "$MILTER_PID" 2>/dev/null
+	for _ in $(seq 100); do
+		kill -0 "$MILTER_PID" 2>/dev/null || break
+		case $(ps -o stat= -p "$MILTER_PID" 2>/dev/null) in Z*) break ;; esac
+		sleep 0.05
+	done
+	kill -KILL "$MILTER_PID" 2>/dev/null
+	wait "$MILTER_PID" 2>/dev/null
+	MILTER_PID=
+}
+
+# ---- Postfix ----
+PF=$W/pf
+port=2525
+while ss -Hlnt "sport = :$port" | grep -q .; do port=$((port + 1)); done
+cleanup() {
+	stop_milter
+	"$postfix_sh" stop "$PF" >/dev/null 2>&1
+}
+trap cleanup EXIT
+
+write_conf
+start_milter || {
+	echo "Bail out! milter did not start"
+	exit 1
+}
+if ! PF_PORT=$port PF_MILTER="unix:$SOCK" "$postfix_sh" start "$PF" >"$W/pf.log" 2>&1; then
+	echo "Bail out! postfix did not start"
+	diag <"$W/pf.log"
+	exit 1
+fi
+# shellcheck disable=SC1091
+. "$PF/postfix.env"
+
+# ---- messages ----
+id=0
+# make_msg ID TO CONTENT-HEADERS BODY-FILE: the message file and the expected entity
+make_msg() {
+	local mid=$1 to=$2 ch=$3 body=$4
+	{
+		printf 'From: Alice <a@example.test>\r\nTo: %s\r\nSubject: test %s\r\n' "$to" "$mid"
+		printf 'X-Test-Id: %s\r\nMIME-Version: 1.0\r\n' "$mid"
+		[ -n "$ch" ] && printf '%s' "$ch"
+		printf '\r\n'
+		cat "$body"
+	} >"$W/msgs/$mid.eml"
+	{
+		[ -n "$ch" ] && printf '%s' "$ch"
+		printf '\r\n'
+		cat "$body"
+	} >"$W/msgs/$mid.entity"
+}
+# send ID RCPT...: SMTP through Postfix; sets SWAKS_OUT.  swaks ends the data
+# with CRLF . CRLF itself, so it gets the message without its final CRLF.
+send() {
+	local mid=$1 args=()
+	shift
+	for r in "$@"; do args+=(--to "$r"); done
+	head -c -2 "$W/msgs/$mid.eml" >"$W/msgs/$mid.data"
+	SWAKS_OUT=$(swaks --server "$PF_ADDR" --port "$PF_PORT" --from a@example.test \
+		"${args[@]}" --data "@$W/msgs/$mid.data" --timeout 60 2>&1)
+}
+# delivered ID COUNT: wait for COUNT files with this test id; list them in FOUND
+delivered() {
+	local mid=$1 want=$2
+	for _ in $(seq 100); do
+		mapfile -t FOUND < <(grep -l "^X-Test-Id: $mid\$" "$PF_MAILDIR"/new/* 2>/dev/null)
+		[ "${#FOUND[@]}" -ge "$want" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# decrypts FILE KEY CERT ENTITY: the delivered file decrypts to exactly the entity
+decrypts() {
+	openssl cms -decrypt -in "$1" -inkey "$2" -recip "$3" -out "$W/out/plain" \
+		2>"$W/out/err" && cmp -s "$W/out/plain" "$4"
+}
+is_smime() { # is_smime FILE [smime-type]
+	grep -qi "^Content-Type: application/pkcs7-mime; smime-type=${2:-enveloped-data}" "$1" &&
+		grep -q "^X-DANE-Encrypted: smime; recipients=" "$1"
+}
+unchanged() { # unchanged FILE ID: body and Content-Type as sent, no trace header
+	local f=$1 mid=$2
+	! grep -q "^X-DANE-Encrypted" "$f" &&
+		[ "$(sed '1,/^$/d' "$f" | md5sum)" = "$(sed '1,/^\r$/d' "$W/msgs/$mid.eml" | tr -d '\r' | md5sum)" ]
+}
+
+printf 'Hello Bob,\r\nthis is line two: \xc3\xbcn\xc3\xafc\xc3\xb6d\xc3\xa9.\r\n.leading dot\r\n' >"$W/body-text"
+CT_TEXT=$'Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n'
+
+# 1. one RSA recipient: encrypted, decrypts to exactly the original entity
+id=$((id + 1))
+make_msg $id bob@secure.test "$CT_TEXT" "$W/body-text"
+send $id bob@secure.test
+delivered $id 1
+ok $? "RSA recipient: message delivered"
+f=${FOUND[0]:-/nonexistent}
+is_smime "$f"
+ok $? "RSA recipient: delivered as application/pkcs7-mime with the trace header"
+decrypts "$f" "$TB_BOB_RSA_KEY" "$TB_BOB_RSA_CERT" "$W/msgs/$id.entity"
+ok $? "RSA recipient: openssl cms -decrypt gives back exactly the original entity"
+grep -q "^Subject: test $id" "$f" && ! grep -qi "^Content-Transfer-Encoding: 8bit" "$f"
+ok $? "RSA recipient: outer Subject kept, old Content-* headers removed"
+
+# 2. EC recipient (ECDH key agreement)
+id=$((id + 1))
+make_msg $id bob-ec@secure.test "$CT_TEXT" "$W/body-text"
+send $id bob-ec@secure.test
+delivered $id 1 && decrypts "${FOUND[0]}" "$TB_BOB_EC_KEY" "$TB_BOB_EC_CERT" "$W/msgs/$id.entity"
+ok $? "EC P-256 recipient: decrypts to the original entity"
+
+# 3. two recipients: one CMS message, both decrypt
+id=$((id + 1))
+make_msg $id "bob@secure.test, bob-ec@secure.test" "$CT_TEXT" "$W/body-text"
+send $id bob@secure.test bob-ec@secure.test
+# one catch-all Maildir: Postfix may deliver both recipients' copies as one file
+delivered $id 1
+ok $? "two recipients: delivered"
+decrypts "${FOUND[0]:-/x}" "$TB_BOB_RSA_KEY" "$TB_BOB_RSA_CERT" "$W/msgs/$id.entity" &&
+	decrypts "${FOUND[0]:-/x}" "$TB_BOB_EC_KEY" "$TB_BOB_EC_CERT" "$W/msgs/$id.entity"
+ok $? "two recipients: the message decrypts with either recipient's key"
+grep -q "^X-DANE-Encrypted: smime; recipients=2" "${FOUND[0]:-/x}"
+ok $? "two recipients: trace header counts 2"
+
+# 4. mixed-case local part: found through the lower-cased owner
+id=$((id + 1))
+make_msg $id Alice@secure.test "$CT_TEXT" "$W/body-text"
+send $id Alice@secure.test
+delivered $id 1 && decrypts "${FOUND[0]}" "$TB_ALICE_RSA_KEY" "$TB_ALICE_RSA_CERT" "$W/msgs/$id.entity"
+ok $? "mixed-case local part (Alice): encrypted to alice's certificate"
+grep -q "<Alice@secure.test>=key(lower-cased)" "$W/milter.log"
+ok $? "mixed-case local part: the log says the lower-cased owner matched"
+
+# 5. no key: insecure zone, secure proof of no record -> unchanged
+for rc in bob@insecure.test nobody@secure.test; do
+	id=$((id + 1))
+	make_msg $id "$rc" "$CT_TEXT" "$W/body-text"
+	send $id "$rc"
+	delivered $id 1 && unchanged "${FOUND[0]}" $id
+	ok $? "no usable key ($rc): delivered unchanged"
+done
+
+# 6. partial: one with a key, one without -> partial = clear: unchanged for both
+id=$((id + 1))
+make_msg $id "bob@secure.test, bob@insecure.test" "$CT_TEXT" "$W/body-text"
+send $id bob@secure.test bob@insecure.test
+delivered $id 1 && unchanged "${FOUND[0]}" $id
+ok $? "partial (default clear): delivered unchanged"
+
+# 7. bogus: 4xx at end of data, nothing delivered
+id=$((id + 1))
+make_msg $id bob@bogus.test "$CT_TEXT" "$W/body-text"
+send $id bob@bogus.test
+grep -q "<\*\* *451" <<<"$SWAKS_OUT"
+ok $? "bogus SMIMEA: 451 at end of data"
+sleep 0.5
+! delivered $id 1 2>/dev/null
+ok $? "bogus SMIMEA: nothing delivered"
+id=$((id + 1))
+make_msg $id mallory@secure.test "$CT_TEXT" "$W/body-text"
+send $id mallory@secure.test
+grep -q "<\*\* *451" <<<"$SWAKS_OUT"
+ok $? "tampered SMIMEA RRset: 451"
+
+# 8. already encrypted forms pass untouched; signed-only is encrypted
+printf 'opaque\r\n' >"$W/body-opaque"
+enc_types=(
+	$'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="b"\r\n'
+	$'Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name="smime.p7m"\r\n'
+	$'Content-Type: application/x-pkcs7-mime; smime-type=authEnveloped-data\r\n'
+	$'Content-Type: APPLICATION/PKCS7-MIME; SMIME-TYPE=Enveloped-Data\r\n'
+)
+for ct in "${enc_types[@]}"; do
+	id=$((id + 1))
+	make_msg $id bob@secure.test "$ct" "$W/body-opaque"
+	send $id bob@secure.test
+	delivered $id 1 && unchanged "${FOUND[0]}" $id
+	ok $? "already encrypted ($(head -c 60 <<<"${ct//$'\r\n'/}")): passes untouched"
+done
+printf '\r\n-----BEGIN PGP MESSAGE-----\r\n\r\nhQEMA\r\n-----END PGP MESSAGE-----\r\n' >"$W/body-pgp"
+id=$((id + 1))
+make_msg $id bob@secure.test $'Content-Type: text/plain\r\n' "$W/body-pgp"
+send $id bob@secure.test
+delivered $id 1 && unchanged "${FOUND[0]}" $id
+ok $? "inline PGP message passes untouched"
+printf -- '--s\r\nContent-Type: text/plain\r\n\r\nsigned text\r\n--s\r\nContent-Type: application/pkcs7-signature\r\n\r\nMIIB\r\n--s--\r\n' >"$W/body-signed"
+id=$((id + 1))
+make_msg $id bob@secure.test $'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; boundary="s"\r\n' "$W/body-signed"
+send $id bob@secure.test
+delivered $id 1 && decrypts "${FOUND[0]}" "$TB_BOB_RSA_KEY" "$TB_BOB_RSA_CERT" "$W/msgs/$id.entity"
+ok $? "signed-only message is encrypted, the signed entity intact inside"
+
+# 9. multipart/mixed with an attachment; no Content-Type at all
+{
+	printf -- '--mix\r\nContent-Type: text/plain\r\n\r\nsee attachment\r\n--mix\r\n'
+	printf 'Content-Type: application/octet-stream; name="a.bin"\r\n'
+	printf 'Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename="a.bin"\r\n\r\n'
+	head -c 30000 /dev/urandom | base64 -w 76 | sed 's/$/\r/'
+	printf -- '--mix--\r\n'
+} >"$W/body-mixed"
+id=$((id + 1))
+make_msg $id bob@secure.test $'Content-Type: multipart/mixed;\r\n boundary="mix"\r\n' "$W/body-mixed"
+send $id bob@secure.test
+delivered $id 1 && decrypts "${FOUND[0]}" "$TB_BOB_RSA_KEY" "$TB_BOB_RSA_CERT" "$W/msgs/$id.entity"
+ok $? "multipart/mixed with a folded Content-Type and an attachment: decrypts exactly"
+id=$((id + 1))
+make_msg $id bob@secure.test "" "$W/body-text"
+send $id bob@secure.test
+delivered $id 1 && decrypts "${FOUND[0]}" "$TB_BOB_RSA_KEY" "$TB_BOB_RSA_CERT" "$W/msgs/$id.entity"
+ok $? "message without Content-Type: encrypted, decrypts to the bare body"
+
+# 10. a 20 MB message (spooled to a private file, not RAM)
+head -c 15000000 /dev/urandom | base64 -w 76 | sed 's/$/\r/' >"$W/body-big"
+id=$((id + 1))
+make_msg $id bob@secure.test $'Content-Type: text/plain\r\n' "$W/body-big"
+send $id bob@secure.test
+delivered $id 1 && decrypts "${FOUND[0]}" "$TB_BOB_RSA_KEY" "$TB_BOB_RSA_CERT" "$W/msgs/$id.entity"
+ok $? "20 MB message: encrypted, decrypts exactly"
+[ -z "$(ls -A "$W/tmp")" ]
+ok $? "no spool file left behind"
+
+# 11. GCM (AuthEnvelopedData) and RSA-OAEP, switched by SIGHUP (reload)
+write_conf "cipher = aes256-gcm" "rsa_padding = oaep"
+kill -HUP "$MILTER_PID"
+for _ in $(seq 50); do grep -q "configuration reloaded" "$W/milter.log" && break; sleep 0.1; done
+id=$((id + 1))
+make_msg $id bob@secure.test "$CT_TEXT" "$W/body-text"
+send $id bob@secure.test
+delivered $id 1 && is_smime "${FOUND[0]}" authEnveloped-data &&
+	decrypts "${FOUND[0]}" "$TB_BOB_RSA_KEY" "$TB_BOB_RSA_CERT" "$W/msgs/$id.entity"
+ok $? "after SIGHUP: AES-256-GCM AuthEnvelopedData with RSA-OAEP decrypts exactly"
+kill -0 "$MILTER_PID"
+ok $? "SIGHUP reloaded the configuration without stopping the milter"
+
+# 12. a broken configuration on reload is refused, the old one kept
+echo "mode = sideways" >>"$W/milter.conf"
+kill -HUP "$MILTER_PID"
+for _ in $(seq 50); do grep -q "reload failed" "$W/milter.log" && break; sleep 0.1; done
+grep -q "reload failed" "$W/milter.log" && kill -0 "$MILTER_PID"
+ok $? "broken configuration on SIGHUP: logged, old configuration kept"
+
+# 13. DNS down: 4xx; DNS back: the retry is delivered encrypted
+write_conf "unbound_conf = $TB_UNBOUND_DOWN_CONF"
+kill -HUP "$MILTER_PID"
+sleep 0.3
+id=$((id + 1))
+make_msg $id bob@secure.test "$CT_TEXT" "$W/body-text"
+send $id bob@secure.test
+grep -q "<\*\* *451" <<<"$SWAKS_OUT"
+ok $? "DNS server down: 451, the client keeps the message"
+write_conf
+kill -HUP "$MILTER_PID"
+sleep 0.3
+send $id bob@secure.test
+delivered $id 1 && decrypts "${FOUND[0]}" "$TB_BOB_RSA_KEY" "$TB_BOB_RSA_CERT" "$W/msgs/$id.entity"
+ok $? "DNS back: the retried message is delivered encrypted"
+
+# 14. the milter killed mid-stream: Postfix tempfails; after restart it goes through
+id=$((id + 1))
+make_msg $id bob@secure.test $'Content-Type: text/plain\r\n' "$W/body-big"
+send $id bob@secure.test &
+sender=$!
+sleep 0.3
+stop_milter KILL
+wait $sender
+! delivered $id 1 2>/dev/null
+ok $? "milter killed mid-stream: nothing delivered (Postfix tempfailed)"
+start_milter
+send $id bob@secure.test
+delivered $id 1 && decrypts "${FOUND[0]}" "$TB_BOB_RSA_KEY" "$TB_BOB_RSA_CERT" "$W/msgs/$id.entity"
+ok $? "after restart: the retried message is delivered encrypted"
+
+# 15. summary log lines: one per message, queue id first, no content
+grep -q "^danemail-milter\[[0-9]*\]: [0-9A-F]*: from=<a@example.test> rcpts=1 action=encrypt(smime)" "$W/milter.log"
+ok $? "summary log line with queue id, action and reason"
+! grep -q "Hello Bob" "$W/milter.log"
+ok $? "no message content in the log"
+
+# 16. SIGTERM: stops cleanly
+stop_milter TERM
+grep -q "stopped" "$W/milter.log"
+ok $? "SIGTERM: the milter stops cleanly"
+
+echo "1..$n"
+[ "$fails" -eq 0 ]
