@@ -56,6 +56,13 @@ size_t message_body_head(const struct message *m, uint8_t *out, size_t n);
  * header), then "\r\n", then the body with bare LF turned into CRLF.  A
  * message with no Content-Type gets none (RFC 2045 5.2 default applies on
  * the inside as it did outside).  The BIO is the caller's to BIO_free.
+ * Fields are written "Name: value" (no extra space if the value starts with
+ * white space); line breaks inside a value become CRLF plus white space and
+ * trailing ones are dropped, so no value can end the header.  Only the first
+ * Subject is taken.  A lone CR in the body is left as it is.  The BIO has its
+ * own copy of the header and body (or of the spool descriptor): it stays
+ * valid after message_free, streams a spooled body in 64 KB reads, and fails
+ * (-1) rather than ending early if the spool file cannot be read.
  */
 BIO *message_entity_bio(struct message *m, bool protected_subject, struct why *why);
 

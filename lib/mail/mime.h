@@ -18,7 +18,8 @@
 /* A parsed Content-Type: lower-cased type and subtype, parameters in order. */
 struct mime_param {
 	char *name;  /* lower-cased attribute */
-	char *value; /* unquoted value (RFC 2231 continuations joined; charset prefix kept raw) */
+	char *value; /* unquoted value (RFC 2231 continuations joined, %XX of extended values
+	                decoded; the charset'language' prefix kept as written) */
 };
 
 struct mime_ctype {
@@ -29,7 +30,8 @@ struct mime_ctype {
 	bool valid; /* false: the value was unreadable and the defaults apply */
 };
 
-/* Parse a Content-Type header value (folded or not); always fills *ct. */
+/* Parse a Content-Type header value (folded or not); always fills *ct.  NULL (no field) or an
+ * unreadable value gives valid=false, text/plain and no parameters. */
 void mime_ctype_parse(struct mime_ctype *ct, const char *value);
 /* The value of parameter `name` (case-insensitive), or NULL. */
 const char *mime_ctype_param(const struct mime_ctype *ct, const char *name);

@@ -27,7 +27,7 @@ enum smime_cipher {
 
 enum smime_rsa_padding {
 	SMIME_RSA_PKCS1, /* PKCS#1 v1.5 key transport (default) */
-	SMIME_RSA_OAEP,  /* RSAES-OAEP (RFC 8017, RFC 3560) */
+	SMIME_RSA_OAEP,  /* RSAES-OAEP (RFC 8017, RFC 3560), SHA-256 and MGF1-SHA-256 */
 };
 
 struct smime_opts {
@@ -37,9 +37,13 @@ struct smime_opts {
 
 /*
  * Encrypt the entity read from `in` to every certificate and write the
- * base64 of the DER CMS structure to `out` (76-column lines, CRLF).  False
- * and a reason (OpenSSL's error queue rendered one line) on failure; the
- * output may then be partial and must be discarded.
+ * base64 of the CMS structure to `out` (76-column lines, CRLF; BER with
+ * indefinite lengths, as streaming produces).  False and a reason (OpenSSL's
+ * error queue rendered one line) on failure; the output may then be partial
+ * and must be discarded.  `in` is read to its end (a memory BIO asking to
+ * retry at its end counts as the end; other read errors fail); `out` must
+ * take every write (blocking).  An empty entity is refused; opts NULL means
+ * AES-256-CBC and PKCS#1 v1.5.  Clears the thread's OpenSSL error queue.
  */
 bool smime_encrypt(BIO *in, X509 *const *certs, size_t n_certs, const struct smime_opts *opts,
                    BIO *out, struct why *why);
