@@ -26,7 +26,11 @@ export TB_PORT=$port TB_DOWN_PORT=${TB_DOWN_PORT:-$((port + 1))}
 
 cleanup() {
 	"$testbed" stop "$dir" >/dev/null 2>&1 || true
-	rm -rf "$dir"
+	if [ -n "${TB_KEEP:-}" ]; then
+		echo "# testbed directory kept: $dir"
+	else
+		rm -rf "$dir"
+	fi
 }
 trap cleanup EXIT INT TERM
 

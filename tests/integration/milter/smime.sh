@@ -75,7 +75,23 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# ---- process: -n, refusal to run as root, bad configuration ----
 write_conf
+"$DANEMAIL_MILTER" -n -c "$W/milter.conf" >"$W/dump" 2>&1
+ok $? "-n accepts a good configuration (and builds its resolver)"
+grep -q "^unbound_conf = $TB_UNBOUND_CONF\$" "$W/dump"
+ok $? "-n prints the effective configuration"
+printf 'mode = outbound\ncache_size = lots\n' >"$W/bad.conf"
+"$DANEMAIL_MILTER" -n -c "$W/bad.conf" >"$W/dump" 2>&1
+rc=$?
+[ "$rc" -eq 78 ] && grep -q "bad.conf:2: cache_size" "$W/dump"
+ok $? "-n refuses a bad configuration with file and line (exit $rc)"
+grep -v "^user" "$W/milter.conf" >"$W/root.conf"
+"$DANEMAIL_MILTER" -f -c "$W/root.conf" >"$W/dump" 2>&1
+rc=$?
+[ "$rc" -eq 77 ] && grep -q "refusing to run as root" "$W/dump"
+ok $? "refuses to run as root without a user (exit $rc)"
+
 start_milter || {
 	echo "Bail out! milter did not start"
 	exit 1
@@ -109,12 +125,12 @@ make_msg() {
 # send ID RCPT...: SMTP through Postfix; sets SWAKS_OUT.  swaks ends the data
 # with CRLF . CRLF itself, so it gets the message without its final CRLF.
 send() {
-	local mid=$1 args=()
+	local mid=$1 to
 	shift
-	for r in "$@"; do args+=(--to "$r"); done
+	to=$(IFS=,; echo "$*") # swaks takes one --to with a comma-separated list
 	head -c -2 "$W/msgs/$mid.eml" >"$W/msgs/$mid.data"
 	SWAKS_OUT=$(swaks --server "$PF_ADDR" --port "$PF_PORT" --from a@example.test \
-		"${args[@]}" --data "@$W/msgs/$mid.data" --timeout 60 2>&1)
+		--to "$to" --data "@$W/msgs/$mid.data" --timeout 60 2>&1)
 }
 # delivered ID COUNT: wait for COUNT files with this test id; list them in FOUND
 delivered() {
