@@ -36,7 +36,8 @@ pkix_ok(X509 *cert, X509_STORE *pkix, time_t now, struct why *why)
 
 /* Decide one record; on success *out is the certificate. */
 static bool
-record_usable(const struct rr_assoc *a, X509_STORE *pkix, time_t now, X509 **out, struct why *why)
+record_usable(const struct rr_assoc *a, X509_STORE *pkix, struct cert_cache *cache, time_t now,
+              X509 **out, struct why *why)
 {
 	X509 *cert;
 	struct why inner;
@@ -51,7 +52,7 @@ record_usable(const struct rr_assoc *a, X509_STORE *pkix, time_t now, X509 **out
 		               "usage %u (%s) names a trust anchor, not the recipient's "
 		               "certificate",
 		               a->usage, rr_usage_name(a->usage));
-	if ((cert = cert_from_der(a->data, a->len, &inner)) == NULL)
+	if ((cert = cert_cache_get(cache, a->data, a->len, &inner)) == NULL)
 		return why_set(why, "certificate unreadable: %s", inner.msg);
 	if (X509_cmp_time(X509_get0_notAfter(cert), &now) < 0) {
 		X509_free(cert);
@@ -74,8 +75,8 @@ record_usable(const struct rr_assoc *a, X509_STORE *pkix, time_t now, X509 **out
 }
 
 size_t
-smimea_usable_certs(const struct dns_answer *ans, X509_STORE *pkix, time_t now,
-                    STACK_OF(X509) * certs, struct why *why)
+smimea_usable_certs(const struct dns_answer *ans, X509_STORE *pkix, struct cert_cache *cache,
+                    time_t now, STACK_OF(X509) * certs, struct why *why)
 {
 	size_t i, added = 0;
 
@@ -92,7 +93,7 @@ smimea_usable_certs(const struct dns_answer *ans, X509_STORE *pkix, time_t now,
 			why_set(why, "malformed SMIMEA record: %s", inner.msg);
 			continue;
 		}
-		if (record_usable(&a, pkix, now, &cert, why)) {
+		if (record_usable(&a, pkix, cache, now, &cert, why)) {
 			if (sk_X509_push(certs, cert) > 0)
 				added++;
 			else

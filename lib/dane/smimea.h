@@ -19,6 +19,7 @@
 
 #include <openssl/x509.h>
 
+#include "dane/certcache.h"
 #include "dns/resolver.h"
 #include "util/why.h"
 
@@ -26,10 +27,10 @@
  * Append to `certs` every usable certificate of the SMIMEA records in ans
  * (each up-referenced; the caller frees the stack with
  * sk_X509_pop_free(certs, X509_free)).  pkix may be NULL (usage 1 then
- * unusable).  Returns how many were added; when 0, why says why the last
- * record was refused.
+ * unusable); cache may be NULL (parse every time).  Returns how many were
+ * added; when 0, why says why the last record was refused.
  */
-size_t smimea_usable_certs(const struct dns_answer *ans, X509_STORE *pkix, time_t now,
-                           STACK_OF(X509) * certs, struct why *why);
+size_t smimea_usable_certs(const struct dns_answer *ans, X509_STORE *pkix, struct cert_cache *cache,
+                           time_t now, STACK_OF(X509) * certs, struct why *why);
 
 #endif

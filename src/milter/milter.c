@@ -68,6 +68,7 @@ runtime_new(struct config *cfg, struct why *why)
 		X509_STORE_free(rt->pkix);
 		rt->pkix = NULL;
 	}
+	rt->certs = cert_cache_new(cfg->cache_size);
 	rt->refs = 1;
 	return rt;
 }
@@ -77,6 +78,7 @@ runtime_free(struct runtime *rt)
 {
 	dns_resolver_free(rt->res);
 	X509_STORE_free(rt->pkix);
+	cert_cache_free(rt->certs);
 	config_free(rt->cfg);
 	free(rt);
 }
@@ -190,11 +192,53 @@ msgctx_free(struct msgctx *mc)
 	free(mc);
 }
 
+/*
+ * Per connection: the protocol flags negotiated (which callbacks must not
+ * reply) and the message in progress.
+ */
+struct conn {
+	unsigned long proto;
+	struct msgctx *mc;
+};
+
+static struct conn *
+conn_of(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	if (c == NULL) {
+		c = xcalloc(1, sizeof(*c));
+		smfi_setpriv(ctx, c);
+	}
+	return c;
+}
+
+static struct msgctx *
+msg_of(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	return c ? c->mc : NULL;
+}
+
+/* The reply of a callback the MTA may have told not to reply (SMFIP_NR_*). */
+static sfsistat
+carry_on(SMFICTX *ctx, unsigned long nr_flag)
+{
+	struct conn *c = smfi_getpriv(ctx);
+
+	return c && (c->proto & nr_flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
 static void
 msgctx_drop(SMFICTX *ctx)
 {
-	msgctx_free(smfi_getpriv(ctx));
-	smfi_setpriv(ctx, NULL);
+	struct conn *c = smfi_getpriv(ctx);
+
+	if (c) {
+		msgctx_free(c->mc);
+		c->mc = NULL;
+	}
 }
 
 /* "<a@b>" -> "a@b"; the MTA passes envelope addresses with brackets. */
@@ -257,7 +301,7 @@ on_envfrom(SMFICTX *ctx, char **argv)
 	mc->authenticated = auth && *auth;
 	mc->outbound_daemon = daemon && cfg_list_has(&rt->cfg->outbound_daemons, daemon);
 	mc->msg = message_new(rt->cfg->spool_threshold, rt->cfg->tmpdir);
-	smfi_setpriv(ctx, mc);
+	conn_of(ctx)->mc = mc;
 	if (cfg_list_has(&rt->cfg->skip_senders, mc->sender) ||
 	    (*domain_of(mc->sender) &&
 	     cfg_list_has(&rt->cfg->skip_senders, domain_of(mc->sender) - 1))) {
@@ -273,12 +317,12 @@ on_envfrom(SMFICTX *ctx, char **argv)
 static sfsistat
 on_envrcpt(SMFICTX *ctx, char **argv)
 {
-	struct msgctx *mc = smfi_getpriv(ctx);
+	struct msgctx *mc = msg_of(ctx);
 	struct recipient *r;
 	const struct config *cfg;
 
 	if (mc == NULL)
-		return SMFIS_CONTINUE;
+		return carry_on(ctx, SMFIP_NR_RCPT);
 	cfg = mc->rt->cfg;
 	mc->rcpt = xreallocarray(mc->rcpt, mc->n_rcpt + 1, sizeof(*mc->rcpt));
 	r = &mc->rcpt[mc->n_rcpt++];
@@ -290,37 +334,37 @@ on_envrcpt(SMFICTX *ctx, char **argv)
 		r->state = RCPT_SKIPPED;
 		snprintf(r->detail, sizeof(r->detail), "in a skip list");
 	}
-	return SMFIS_CONTINUE;
+	return carry_on(ctx, SMFIP_NR_RCPT);
 }
 
 static sfsistat
 on_header(SMFICTX *ctx, char *name, char *value)
 {
-	struct msgctx *mc = smfi_getpriv(ctx);
+	struct msgctx *mc = msg_of(ctx);
 
 	if (mc)
 		message_add_header(mc->msg, name, value);
-	return SMFIS_CONTINUE;
+	return carry_on(ctx, SMFIP_NR_HDR);
 }
 
 static sfsistat
 on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
-	struct msgctx *mc = smfi_getpriv(ctx);
+	struct msgctx *mc = msg_of(ctx);
 	struct why why;
 
 	if (mc == NULL || mc->broken)
-		return SMFIS_CONTINUE;
+		return carry_on(ctx, SMFIP_NR_BODY);
 	mc->body_size += len;
 	if (mc->body_size > mc->rt->cfg->max_message_size) {
 		mc->oversize = true; /* stop storing; decided at the end */
-		return SMFIS_CONTINUE;
+		return carry_on(ctx, SMFIP_NR_BODY);
 	}
 	if (!message_append_body(mc->msg, chunk, len, &why)) {
 		mlog(ctx, LOG_ERR, "cannot store the message: %s", why.msg);
 		mc->broken = true;
 	}
-	return SMFIS_CONTINUE;
+	return carry_on(ctx, SMFIP_NR_BODY);
 }
 
 /* Summary line: one per message. */
@@ -462,7 +506,7 @@ done:
 static sfsistat
 on_eom(SMFICTX *ctx)
 {
-	struct msgctx *mc = smfi_getpriv(ctx);
+	struct msgctx *mc = msg_of(ctx);
 	uint8_t head[BODY_HEAD_BYTES];
 	size_t head_len, i;
 	enum mime_encryption enc;
@@ -531,7 +575,13 @@ on_abort(SMFICTX *ctx)
 static sfsistat
 on_close(SMFICTX *ctx)
 {
-	msgctx_drop(ctx);
+	struct conn *c = smfi_getpriv(ctx);
+
+	if (c) {
+		msgctx_free(c->mc);
+		free(c);
+		smfi_setpriv(ctx, NULL);
+	}
 	return SMFIS_CONTINUE;
 }
 
@@ -539,7 +589,6 @@ static sfsistat
 on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2, unsigned long f3,
              unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-	(void)ctx;
 	(void)f2;
 	(void)f3;
 	*pf0 = (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY) & f0;
@@ -549,6 +598,7 @@ on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	       f1;
 	*pf2 = 0;
 	*pf3 = 0;
+	conn_of(ctx)->proto = *pf1;
 	return SMFIS_CONTINUE;
 }
 

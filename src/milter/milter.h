@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "dane/certcache.h"
 #include "dns/resolver.h"
 #include "policy.h"
 #include "util/why.h"
@@ -20,8 +21,9 @@
 struct runtime {
 	struct config *cfg;
 	struct dns_resolver *res;
-	X509_STORE *pkix; /* for SMIMEA usage 1; NULL if ca_file is unreadable */
-	int refs;         /* guarded by the runtime lock */
+	X509_STORE *pkix;         /* for SMIMEA usage 1; NULL if ca_file is unreadable */
+	struct cert_cache *certs; /* parsed certificates by DER */
+	int refs;                 /* guarded by the runtime lock */
 };
 
 /* Build a runtime from cfg (which it takes over); NULL and a reason on failure. */

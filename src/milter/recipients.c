@@ -56,7 +56,7 @@ judge(struct runtime *rt, struct recipient *r, const struct dns_answer *ans)
 		set_detail(r, "no SMIMEA record (secure proof)");
 	} else {
 		r->certs = sk_X509_new_null();
-		if (smimea_usable_certs(ans, rt->pkix, time(NULL), r->certs, &why) > 0) {
+		if (smimea_usable_certs(ans, rt->pkix, rt->certs, time(NULL), r->certs, &why) > 0) {
 			r->state = RCPT_KEY;
 			snprintf(r->detail, sizeof(r->detail), "%d certificate(s)",
 			         sk_X509_num(r->certs));
