@@ -20,8 +20,10 @@ enum cli_exit {
 	CLI_EXIT_BOGUS = 3,    /* DNSSEC validation failed */
 	CLI_EXIT_FAIL = 4,     /* the lookup failed (SERVFAIL, timeout, ...) */
 	CLI_EXIT_USAGE = 64,   /* bad command line or bad input (EX_USAGE) */
+	CLI_EXIT_DATAERR = 65, /* readable input that is wrong: garbage, wrong kind (EX_DATAERR) */
 	CLI_EXIT_NOINPUT = 66, /* an input file cannot be read (EX_NOINPUT) */
-	CLI_EXIT_SOFTWARE = 70 /* internal error (EX_SOFTWARE) */
+	CLI_EXIT_UNAVAILABLE = 69, /* a server could not be reached (EX_UNAVAILABLE) */
+	CLI_EXIT_SOFTWARE = 70     /* internal error (EX_SOFTWARE) */
 };
 
 /* Resolver options every DNS-using subcommand accepts. */
