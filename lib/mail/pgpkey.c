@@ -500,6 +500,12 @@ pgpkey_check(const struct pgpkey *key, const char *address, time_t now, struct w
 	return PGPKEY_USABLE_OK;
 }
 
+struct rnp_key_handle_st *
+pgpkey_encryption_key(const struct pgpkey *key, time_t now)
+{
+	return encryption_key_find(key, now);
+}
+
 const char *
 pgpkey_usable_name(enum pgpkey_usable u)
 {

@@ -69,6 +69,15 @@ enum pgpkey_usable pgpkey_check(const struct pgpkey *key, const char *address, t
                                 struct why *why);
 const char *pgpkey_usable_name(enum pgpkey_usable u);
 
+/* librnp's key handle (rnp_key_handle_t in <rnp/rnp.h>); opaque here. */
+struct rnp_key_handle_st;
+/*
+ * The librnp handle of the (sub)key that encrypts at `now`, the one pgpkey_check and
+ * pgpkey_info_get choose; NULL if there is none.  It lives in the key's own librnp context
+ * and is only read through: destroy it (rnp_key_handle_destroy) before freeing the key.
+ */
+struct rnp_key_handle_st *pgpkey_encryption_key(const struct pgpkey *key, time_t now);
+
 /* Append the minimal binary export (primary, self-signatures, user IDs, subkeys; no third-party
  * signatures). */
 bool pgpkey_export_minimal(const struct pgpkey *key, struct buf *out, struct why *why);
