@@ -2,6 +2,9 @@
  * main.c - the danemail command: dispatch to one subcommand per file.
  *
  *   danemail lookup {smimea|openpgpkey|tlsa|mx} NAME   (lookup.c)
+ *   danemail record {smimea|openpgpkey|tlsa} ...        (record.c)
+ *   danemail verify {smimea|openpgpkey} ADDRESS ...      (verify_records.c)
+ *   danemail verify tlsa {HOST[:PORT] | --mx DOMAIN}     (verify_tlsa.c)
  *
  * Exit codes are those of enum cli_exit (cli.h), documented in danemail(1).
  */
@@ -19,6 +22,12 @@ usage(FILE *fp)
 	      "commands:\n"
 	      "  lookup {smimea|openpgpkey|tlsa|mx} NAME\n"
 	      "                look up DANE records with DNSSEC validation\n"
+	      "  record {smimea|openpgpkey|tlsa} ...\n"
+	      "                write SMIMEA, OPENPGPKEY or TLSA records for a certificate or key\n"
+	      "  verify {smimea|openpgpkey} ADDRESS --cert FILE | --key FILE\n"
+	      "                check that DNS publishes this certificate or key\n"
+	      "  verify tlsa {HOST[:PORT] | --mx DOMAIN}\n"
+	      "                check a mail server against its TLSA records (RFC 7672)\n"
 	      "\n"
 	      "  danemail COMMAND --help    options of a command\n"
 	      "  danemail --version\n"
