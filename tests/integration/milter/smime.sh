@@ -342,13 +342,29 @@ send $id bob@secure.test
 delivered $id 1 && decrypts "${FOUND[0]}" "$TB_BOB_RSA_KEY" "$TB_BOB_RSA_CERT" "$W/msgs/$id.entity"
 ok $? "after restart: the retried message is delivered encrypted"
 
-# 15. summary log lines: one per message, queue id first, no content
+# 15. a recipient without a domain (postmaster), straight through the milter protocol
+MILTCLIENT=${MILTCLIENT:-$(dirname "$DANEMAIL_MILTER")/../../tests/tools/miltclient/miltclient}
+id=$((id + 1))
+make_msg $id postmaster "$CT_TEXT" "$W/body-text"
+"$MILTCLIENT" -p "unix:$SOCK" -r postmaster -D i=PMTEST$id -o "$W/out/pm.eml" \
+	"$W/msgs/$id.eml" 2>"$W/out/pm.verdict"
+rc=$?
+[ "$rc" -eq 0 ] && ! grep -q "X-DANE-Encrypted" "$W/out/pm.eml" &&
+	grep -q "PMTEST$id: .*<postmaster>=no-domain" "$W/milter.log"
+ok $? "postmaster without a domain: no key, passed unchanged (exit $rc)"
+"$MILTCLIENT" -p "unix:$SOCK" -r postmaster -r bob@secure.test -D i=PMTEST2 \
+	-o "$W/out/pm2.eml" "$W/msgs/$id.eml" 2>/dev/null &&
+	! grep -q "X-DANE-Encrypted" "$W/out/pm2.eml" &&
+	grep -q "PMTEST2: .*only some recipients have keys" "$W/milter.log"
+ok $? "postmaster plus a recipient with a key: partial policy (clear)"
+
+# 16. summary log lines: one per message, queue id first, no content
 grep -q "^danemail-milter\[[0-9]*\]: [0-9A-F]*: from=<a@example.test> rcpts=1 action=encrypt(smime)" "$W/milter.log"
 ok $? "summary log line with queue id, action and reason"
 ! grep -q "Hello Bob" "$W/milter.log"
 ok $? "no message content in the log"
 
-# 16. SIGTERM: stops cleanly
+# 17. SIGTERM: stops cleanly
 stop_milter TERM
 grep -q "stopped" "$W/milter.log"
 ok $? "SIGTERM: the milter stops cleanly"
