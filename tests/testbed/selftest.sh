@@ -14,6 +14,9 @@
 #
 # Uses TB_ADDR / TB_PORT / TB_DOWN_PORT like testbed.sh; the life-cycle part
 # also uses TB_PORT+10 and TB_PORT+11 for a second, concurrent testbed.
+# The SMTP servers (start-smtp) are started, probed with openssl s_client and
+# stopped when TB_SMTPD (default: the build tree's smtpd_test) exists, on
+# TB_SMTP_PORT (default 25 when free, else one of 10125-10199).
 # Exit status 0 when every check passes.
 set -euo pipefail
 
@@ -32,6 +35,16 @@ if [[ -z ${TB_PORT:-} ]]; then
 	done
 fi
 TB=$HERE/testbed.sh
+# SMTP servers: port 25 when nothing listens there, else a free high port.
+if [[ -z ${TB_SMTP_PORT:-} ]]; then
+	for p in 25 $(seq 10125 10199); do
+		if ! port_in_use "$p"; then
+			export TB_SMTP_PORT=$p
+			break
+		fi
+	done
+fi
+TB_SMTPD=${TB_SMTPD:-$HERE/../../build/tests/tools/smtpd/smtpd_test}
 
 QUICK=0
 if [[ ${1:-} == --quick ]]; then
@@ -155,6 +168,29 @@ dns_checks() {
 	expect A chain.$s "DATA secure" "127.0.1.1"
 	expect A to-insecure.$s "DATA insecure" "127.0.2.1"
 
+	# SMTP servers for `verify tlsa` (owners carry TB_SMTP_PORT).
+	local t=_$TB_SMTP_PORT._tcp
+	expect A dane-ee.$s "DATA secure" "127.0.1.2"
+	expect TLSA "$t.dane-ee.$s" "DATA secure" "3 1 1 $TB_SMTP_DANE_EE_SPKI"
+	expect TLSA "$t.dane-ee.$s" "DATA secure" "3 1 1 $TB_MAIL_TLSA_HEX"
+	expect TLSA "$t.dane-ta.$s" "DATA secure" "2 0 1 $TB_SMTP_CA_SHA256"
+	expect TLSA "$t.mismatch.$s" "DATA secure" "3 1 1 $TB_SMTP_NEXT_KEY_SPKI"
+	expect TLSA "$t.unusable.$s" "DATA secure" "1 1 1 $TB_SMTP_UNUSABLE_SPKI"
+	expect TLSA "$t.unusable.$s" "DATA secure" "0 0 1 $TB_SMTP_CA_SHA256"
+	expect TLSA "$t.expired.$s" "DATA secure" "3 1 1 $TB_SMTP_EXPIRED_SPKI"
+	expect TLSA "$t.oldtls.$s" "DATA secure" "3 1 1 $TB_SMTP_OLDTLS_SPKI"
+	expect TLSA "$t.ee-name.$s" "DATA secure" "3 0 1 $TB_SMTP_EE_NAME_SHA256"
+	expect A ta-expired.$s "DATA secure" "127.0.1.10"
+	expect A down.$s "DATA secure" "127.0.1.30"
+	expect A cname-ta.$s "DATA secure" "127.0.1.3"
+	expect A cname-orig.$s "DATA secure" "127.0.1.14"
+	expect TLSA "$t.plain.$s" "NXDOMAIN secure"
+	expect TLSA "$t.cname-orig.$s" "DATA secure" "2 0 1 $TB_SMTP_CA_SHA256"
+	expect CNAME alias-insecure.$s "DATA secure" "dane.insecure.test."
+	expect A alias-insecure.$s "DATA insecure" "127.0.2.2"
+	expect MX dane-mx.$s "DATA secure" "20 dane-ta.secure.test."
+	expect MX mixed-mx.$s "DATA secure" "20 mismatch.secure.test."
+
 	# The generic-form record is the same rdata as bob's.
 	local a g
 	lookup "$TB_UNBOUND_CONF" SMIMEA "$TB_BOB_SMIMEA_OWNER"
@@ -180,6 +216,8 @@ dns_checks() {
 	expect SMIMEA "$TB_INSECURE_BOB_SMIMEA_OWNER" "DATA insecure" "3 0 0 $TB_BOB_SMIMEA_HEX"
 	expect OPENPGPKEY "$TB_INSECURE_BOB_OPENPGPKEY_OWNER" "DATA insecure" "$TB_BOB_OPENPGPKEY_B64"
 	expect A nonexistent.$i "NXDOMAIN insecure"
+	expect A dane.$i "DATA insecure" "127.0.2.2"
+	expect TLSA "_$TB_SMTP_PORT._tcp.dane.$i" "DATA insecure" "3 1 1 $TB_SMTP_ELSEWHERE_SPKI"
 
 	# bogus.test: everything bogus (expired signatures).
 	expect MX $b "DATA bogus" "10 mail.bogus.test."
@@ -187,6 +225,7 @@ dns_checks() {
 	expect TLSA _25._tcp.mail.$b "DATA bogus" "3 1 1 $TB_MAIL_TLSA_HEX"
 	expect SMIMEA "$TB_BOGUS_BOB_SMIMEA_OWNER" "DATA bogus" "3 0 0 $TB_BOB_SMIMEA_HEX"
 	expect OPENPGPKEY "$TB_BOGUS_BOB_OPENPGPKEY_OWNER" "DATA bogus" "$TB_BOB_OPENPGPKEY_B64"
+	expect TLSA "_$TB_SMTP_PORT._tcp.dane.$b" "DATA bogus" "3 1 1 $TB_SMTP_ELSEWHERE_SPKI"
 
 	# Names outside test. are refused by NSD: SERVFAIL, never the real root.
 	expect A example.com "SERVFAIL error"
@@ -247,6 +286,34 @@ file_checks() {
 		bash -c "openssl x509 -in '$TB_MAIL_SECURE_CERT' -noout -pubkey |
 			openssl pkey -pubin -outform DER | sha256sum |
 			grep -q '^$TB_MAIL_TLSA_HEX '"
+	echo "# == SMTP server certificates"
+	local sc=$TB_SMTP_CERTS
+	spki_hex() { openssl pkey -in "$1" -pubout -outform DER | sha256sum | cut -c1-64; }
+	check "testbed CA: CA:TRUE, keyCertSign" cert_has "$TB_SMTP_CA_CERT" "CA:TRUE" "Certificate Sign"
+	check "TB_SMTP_CA_SHA256 is the CA's DER (sha256sum)" bash -c \
+		"openssl x509 -in '$TB_SMTP_CA_CERT' -outform DER | sha256sum | grep -q '^$TB_SMTP_CA_SHA256 '"
+	check "TB_SMTP_DANE_EE_SPKI is dane-ee's key (sha256sum)" \
+		[ "$(spki_hex "$sc/dane-ee.key")" = "$TB_SMTP_DANE_EE_SPKI" ]
+	check "TB_SMTP_NEXT_KEY_SPKI is next.key, which no server uses" \
+		[ "$(spki_hex "$sc/next.key")" = "$TB_SMTP_NEXT_KEY_SPKI" ]
+	local v
+	for v in dane-ta badname cname-orig; do
+		check "$v: issued by the testbed CA, valid now" \
+			quiet openssl verify -CAfile "$TB_SMTP_CA_CERT" "$sc/$v.pem"
+	done
+	check "dane-ta: SAN dane-ta.secure.test" cert_has "$sc/dane-ta.pem" "DNS:dane-ta.secure.test"
+	check "badname: SAN www.example.net only" bash -c \
+		"openssl x509 -in '$sc/badname.pem' -noout -ext subjectAltName | grep -q 'DNS:www.example.net$'"
+	for v in expired ta-expired; do
+		check "$v: expired in 2020" bash -c \
+			"! openssl x509 -in '$sc/$v.pem' -noout -checkend 0 >/dev/null &&
+			 openssl x509 -in '$sc/$v.pem' -noout -enddate | grep -q 'Feb  1 00:00:00 2020'"
+	done
+	check "ee-name: self-signed for unrelated.example" cert_has "$sc/ee-name.pem" \
+		"DNS:unrelated.example" "Issuer: CN = unrelated.example"
+	check "dane-ta.chain.pem: leaf, then the CA" bash -c \
+		"[ \$(grep -c 'BEGIN CERTIFICATE' '$sc/dane-ta.chain.pem') = 2 ]"
+
 	check "bob's SMIMEA owner label is the RFC 8162 hash of 'bob'" \
 		[ "${TB_BOB_SMIMEA_OWNER%%.*}" = 81b637d8fcd2c6da6359e6963113a1170de795e4b725b84d1e0b4cfd ]
 
@@ -291,7 +358,74 @@ no_process_left() { # no_process_left DIR PID: nothing of that testbed runs
 	st=$(ps -o stat= -p "$2" 2>/dev/null) || true
 	[[ -z $st || $st == Z* ]] || return 1
 	! pgrep -f -- "-c $1/nsd.conf" >/dev/null &&
-		! pgrep -f -- "gpg-agent --homedir $1/" >/dev/null
+		! pgrep -f -- "gpg-agent --homedir $1/" >/dev/null &&
+		! pgrep -f -- "smtpd_test.*$1/smtp/" >/dev/null
+}
+
+# start-smtp: every server up, probed with openssl s_client; refusals; stop.
+smtp_checks() {
+	echo "# == SMTP servers (start-smtp, port $TB_SMTP_PORT)"
+	if [[ ! -x $TB_SMTPD ]]; then
+		PASS=$((PASS + 1))
+		printf 'ok %d # SKIP no smtpd_test at %s (build it first)\n' "$((PASS + FAIL))" "$TB_SMTPD"
+		return
+	fi
+	if ! TB_SMTPD=$TB_SMTPD "$TB" start-smtp "$DIR" >"$DIR/start-smtp.out" 2>&1; then
+		if grep -q "already in use" "$DIR/start-smtp.out"; then
+			PASS=$((PASS + 1))
+			printf 'ok %d # SKIP port %s taken meanwhile: %s\n' "$((PASS + FAIL))" \
+				"$TB_SMTP_PORT" "$(head -n 1 "$DIR/start-smtp.out")"
+			return
+		fi
+		bad "start-smtp: $(tr '\n' ' ' <"$DIR/start-smtp.out" | head -c 300)"
+		return
+	fi
+	ok "start-smtp: $(cat "$DIR/start-smtp.out")"
+	check "start-smtp on running servers is refused" \
+		bash -c "! TB_SMTPD='$TB_SMTPD' '$TB' start-smtp '$DIR' 2>/dev/null"
+	check "status reports the SMTP servers" bash -c "'$TB' status '$DIR' | grep -q 'SMTP servers'"
+	check "start on a DIR whose SMTP servers run is refused" bash -c \
+		"! '$TB' start '$DIR' 2>/dev/null"
+	local p=$TB_SMTP_PORT
+	sclient() { # sclient ADDR NAME [options]: s_client -starttls smtp, DANE 3 1 1
+		timeout 10 openssl s_client -starttls smtp -connect "$1:$p" -servername "$2" \
+			-dane_tlsa_domain "$2" -dane_tlsa_rrdata "3 1 1 $3" -verify_return_error \
+			-brief "${@:4}" </dev/null >/dev/null 2>&1
+	}
+	check "dane-ee: DANE-EE verified by openssl s_client" \
+		sclient 127.0.1.2 dane-ee.secure.test "$TB_SMTP_DANE_EE_SPKI"
+	fails() { ! "$@"; }
+	check "dane-ee: the RSA certificate too (mail.secure.test's key and name)" \
+		sclient 127.0.1.2 dane-ee.secure.test "$TB_MAIL_TLSA_HEX" -sigalgs rsa_pss_rsae_sha256 \
+		-dane_ee_no_namechecks
+	check "mismatch: the published key is not the server's" \
+		fails sclient 127.0.1.4 mismatch.secure.test "$TB_SMTP_NEXT_KEY_SPKI"
+	check "dane.insecure.test serves the key its TLSA names" \
+		sclient 127.0.2.2 dane.insecure.test "$TB_SMTP_ELSEWHERE_SPKI"
+	check "oldtls: TLS 1.0 at security level 0" \
+		sclient 127.0.1.8 oldtls.secure.test "$TB_SMTP_OLDTLS_SPKI" -cipher DEFAULT:@SECLEVEL=0
+	check "oldtls: refused at the default security level" \
+		fails sclient 127.0.1.8 oldtls.secure.test "$TB_SMTP_OLDTLS_SPKI"
+	dialogue() { # dialogue ADDR: the greeting, then the reply to EHLO (plain TCP)
+		local line
+		exec 3<>"/dev/tcp/$1/$p" || return 1
+		IFS= read -r -t 3 line <&3 && printf '%s\n' "$line"
+		if [[ $line == 220\ * ]]; then
+			printf 'EHLO selftest\r\n' >&3
+			while IFS= read -r -t 3 line <&3; do
+				printf '%s\n' "$line"
+				[[ $line == 250\ * ]] && break
+			done
+			printf 'QUIT\r\n' >&3
+		fi
+		exec 3<&-
+	}
+	check "greet421 answers 421" bash -c "$(declare -f dialogue); p=$p; dialogue 127.0.1.13 | grep -q '^421 '"
+	check "nostarttls answers EHLO without STARTTLS" bash -c \
+		"$(declare -f dialogue); p=$p; out=\$(dialogue 127.0.1.7); grep -q '^250 ' <<<\"\$out\" && ! grep -q STARTTLS <<<\"\$out\""
+	check "dane-ee offers STARTTLS (the same check can see it)" bash -c \
+		"$(declare -f dialogue); p=$p; dialogue 127.0.1.2 | grep -q '^250-STARTTLS'"
+	check "nothing listens on down.secure.test" bash -c "! (exec 3<>/dev/tcp/127.0.1.30/$p) 2>/dev/null"
 }
 
 lifecycle_checks() {
@@ -376,8 +510,10 @@ main() {
 	. "$DIR/testbed.env"
 	dns_checks
 	file_checks
+	smtp_checks
 	"$TB" stop "$DIR"
-	check "stop leaves no process" no_process_left "$DIR" "$TB_NSD_PID"
+	check "stop leaves no process (NSD, gpg-agent, SMTP servers)" \
+		no_process_left "$DIR" "$TB_NSD_PID"
 	if ((!QUICK)); then lifecycle_checks; fi
 	printf '1..%d\n# %d passed, %d failed\n' "$((PASS + FAIL))" "$PASS" "$FAIL"
 	((FAIL == 0))

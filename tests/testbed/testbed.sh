@@ -2,6 +2,8 @@
 # testbed.sh -- a throw-away, loopback-only DNSSEC testbed for danemail tests.
 #
 #   testbed.sh start  DIR   generate keys/certs, build + sign zones, start NSD
+#   testbed.sh start-smtp DIR  (optional, after start) start the SMTP servers
+#                           for `verify tlsa` on their 127.0.x.y addresses
 #   testbed.sh stop   DIR   stop everything started for DIR (idempotent)
 #   testbed.sh status DIR   exit 0 if the testbed in DIR is up, 3 if not
 #
@@ -10,6 +12,10 @@
 #   TB_PORT       port NSD listens on (UDP and TCP)          (default 53535)
 #   TB_DOWN_PORT  port where nothing listens, for the
 #                 "DNS server down" resolver config          (default 53536)
+#   TB_SMTP_PORT  port of the SMTP servers (start-smtp), also the port in
+#                 their TLSA owner names _<port>._tcp         (default 25)
+#   TB_SMTPD      the smtpd_test binary start-smtp runs
+#                 (default build/tests/tools/smtpd/smtpd_test in the repository)
 #   TB_VERBOSE    non-empty: print each step with its time to stderr
 #   TB_BENCH_NAMES  N: also publish SMIMEA for u0..u<N-1>@secure.test (benchmarks)
 #
@@ -31,6 +37,8 @@ TEMPLATES=$HERE/zones
 TB_ADDR=${TB_ADDR:-127.0.0.1}
 TB_PORT=${TB_PORT:-53535}
 TB_DOWN_PORT=${TB_DOWN_PORT:-53536}
+TB_SMTP_PORT=${TB_SMTP_PORT:-25}
+TB_SMTPD=${TB_SMTPD:-$HERE/../../build/tests/tools/smtpd/smtpd_test}
 
 # How long `start` waits for NSD to answer, and `stop` for a process to exit.
 READY_TIMEOUT_US=5000000
@@ -42,7 +50,7 @@ BOGUS_EXPIRATION=20200201000000
 
 # Files and directories `start` creates in DIR. Only these are wiped at the
 # next start, so a mistaken DIR (say $HOME) never loses anything else.
-GENERATED=(certs pgp keys zones tmp nsd.conf nsd.log nsd.out nsd.pid
+GENERATED=(certs pgp keys zones tmp smtp nsd.conf nsd.log nsd.out nsd.pid
 	testbed.pid unbound.conf unbound-down.conf trust-anchor.ds testbed.env
 	testbed.env.tmp)
 
@@ -52,7 +60,7 @@ die() {
 }
 
 usage() {
-	printf 'usage: %s start|stop|status DIR\n' "${0##*/}" >&2
+	printf 'usage: %s start|start-smtp|stop|status DIR\n' "${0##*/}" >&2
 	exit 2
 }
 
@@ -254,6 +262,122 @@ gen_certs() {
 }
 
 # ---------------------------------------------------------------------------
+# SMTP server certificates for `verify tlsa` (EC P-256: fast), in
+# certs/smtp/. A testbed CA issues some with `openssl ca`, which can
+# back-date validity (expired certificates); the others are self-signed.
+# Runs in the background next to the OpenPGP keys (output: certs/smtp/gen.log)
+# and ends by writing certs/smtp/values: "NAME hex" lines for the zones.
+# ---------------------------------------------------------------------------
+spki_sha256_of_key() { # SHA2-256 of the SPKI of a private key file
+	openssl pkey -in "$1" -pubout -outform DER | openssl dgst -sha256 -r | cut -c1-64
+}
+cert_sha256() { # SHA2-256 of a certificate's DER (TLSA x 0 1)
+	openssl x509 -in "$1" -outform DER | openssl dgst -sha256 -r | cut -c1-64
+}
+
+# shellcheck disable=SC2016 # $dir is openssl ca's own variable
+SMTP_CA_CNF='[ca]
+default_ca = tbca
+[tbca]
+dir = @DIR@/ca
+database = $dir/index.txt
+new_certs_dir = $dir/new
+serial = $dir/serial
+default_md = sha256
+policy = any
+unique_subject = no
+[any]
+commonName = supplied
+[req]
+distinguished_name = dn
+[dn]'
+
+gen_smtp_certs() {
+	local s=$DIR/certs/smtp
+	local ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+	mkdir -p "$s/ca/new"
+	: >"$s/ca/index.txt"
+	printf '1000\n' >"$s/ca/serial"
+	printf '%s\n' "${SMTP_CA_CNF//@DIR@/$s}" >"$s/ca.cnf"
+
+	# self_signed NAME DNSNAME
+	self_signed() {
+		openssl req -x509 -config "$s/ca.cnf" "${ec[@]}" -sha256 -days 365 \
+			-subj "/CN=$2" -addext "subjectAltName=DNS:$2" \
+			-addext "basicConstraints=critical,CA:FALSE" \
+			-addext "extendedKeyUsage=serverAuth" \
+			-keyout "$s/$1.key" -out "$s/$1.pem"
+	}
+	# ca_issue NAME DNSNAME [STARTDATE ENDDATE]: NAME.pem from the testbed CA,
+	# and NAME.chain.pem (leaf + CA: what its server sends)
+	ca_issue() {
+		local name=$1 dns=$2 dates=(-days 365)
+		[[ -z ${3:-} ]] || dates=(-startdate "$3" -enddate "$4")
+		openssl req -new -config "$s/ca.cnf" "${ec[@]}" -subj "/CN=$dns" \
+			-keyout "$s/$name.key" -out "$s/$name.csr"
+		printf '%s\n' "basicConstraints=critical,CA:FALSE" \
+			"keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" \
+			"subjectAltName=DNS:$dns" >"$s/$name.ext"
+		openssl ca -batch -config "$s/ca.cnf" -cert "$s/ca.pem" -keyfile "$s/ca.key" \
+			-in "$s/$name.csr" -out "$s/$name.pem" -extfile "$s/$name.ext" \
+			-notext "${dates[@]}"
+		cat "$s/$name.pem" "$s/ca.pem" >"$s/$name.chain.pem"
+	}
+
+	openssl req -x509 -config "$s/ca.cnf" "${ec[@]}" -sha256 -days 365 \
+		-subj "/CN=danemail testbed CA" -addext "basicConstraints=critical,CA:TRUE" \
+		-addext "keyUsage=critical,keyCertSign,cRLSign" \
+		-keyout "$s/ca.key" -out "$s/ca.pem"
+	self_signed dane-ee dane-ee.secure.test
+	self_signed mismatch mismatch.secure.test
+	self_signed unusable unusable.secure.test
+	self_signed oldtls oldtls.secure.test
+	self_signed ee-name unrelated.example
+	self_signed elsewhere dane.insecure.test
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$s/next.key"
+	ca_issue dane-ta dane-ta.secure.test
+	ca_issue badname www.example.net
+	ca_issue cname-orig cname-orig.secure.test
+	ca_issue expired expired.secure.test 20200101000000Z 20200201000000Z
+	ca_issue ta-expired ta-expired.secure.test 20200101000000Z 20200201000000Z
+	chmod 600 "$s"/*.key
+	{
+		printf 'CA_SHA256 %s\n' "$(cert_sha256 "$s/ca.pem")"
+		printf 'DANE_EE_SPKI %s\n' "$(spki_sha256 "$s/dane-ee.pem")"
+		printf 'NEXT_KEY_SPKI %s\n' "$(spki_sha256_of_key "$s/next.key")"
+		printf 'UNUSABLE_SPKI %s\n' "$(spki_sha256 "$s/unusable.pem")"
+		printf 'EXPIRED_SPKI %s\n' "$(spki_sha256 "$s/expired.pem")"
+		printf 'OLDTLS_SPKI %s\n' "$(spki_sha256 "$s/oldtls.pem")"
+		printf 'EE_NAME_SHA256 %s\n' "$(cert_sha256 "$s/ee-name.pem")"
+		printf 'ELSEWHERE_SPKI %s\n' "$(spki_sha256 "$s/elsewhere.pem")"
+	} >"$s/values.tmp"
+	mv "$s/values.tmp" "$s/values"
+}
+
+# The SMTP servers of start-smtp, one per line: NAME ADDRESS smtpd_test
+# options (start-smtp adds --listen, --name, --pidfile and --log). The zones
+# publish their A and TLSA records; README.md says what each must give.
+smtp_servers() {
+	local s=$DIR/certs/smtp c=$DIR/certs
+	printf '%s\n' \
+		"dane-ee.secure.test 127.0.1.2 --cert $s/dane-ee.pem --key $s/dane-ee.key --cert $c/mail.secure.test.pem --key $c/mail.secure.test.key" \
+		"dane-ta.secure.test 127.0.1.3 --cert $s/dane-ta.chain.pem --key $s/dane-ta.key --multiline-greeting --greeting-delay 200" \
+		"mismatch.secure.test 127.0.1.4 --cert $s/mismatch.pem --key $s/mismatch.key" \
+		"unusable.secure.test 127.0.1.5 --cert $s/unusable.pem --key $s/unusable.key" \
+		"expired.secure.test 127.0.1.6 --cert $s/expired.pem --key $s/expired.key" \
+		"nostarttls.secure.test 127.0.1.7 --no-starttls" \
+		"oldtls.secure.test 127.0.1.8 --cert $s/oldtls.pem --key $s/oldtls.key --tls-min 1.0 --tls-max 1.0" \
+		"badname.secure.test 127.0.1.9 --cert $s/badname.chain.pem --key $s/badname.key" \
+		"ta-expired.secure.test 127.0.1.10 --cert $s/ta-expired.chain.pem --key $s/ta-expired.key" \
+		"ee-name.secure.test 127.0.1.11 --cert $s/ee-name.pem --key $s/ee-name.key" \
+		"stall.secure.test 127.0.1.12 --stall-after-greeting" \
+		"greet421.secure.test 127.0.1.13 --greeting-421" \
+		"plain.secure.test 127.0.1.14 --cert $s/cname-orig.chain.pem --key $s/cname-orig.key" \
+		"dane.insecure.test 127.0.2.2 --cert $s/elsewhere.pem --key $s/elsewhere.key" \
+		"dane.bogus.test 127.0.3.2 --cert $s/elsewhere.pem --key $s/elsewhere.key"
+}
+
+# ---------------------------------------------------------------------------
 # OpenPGP keys: bob (Curve25519, gpg's future-default: ed25519 + cv25519
 # encryption subkey) and carol (RSA-3072 primary + RSA-3072 encryption
 # subkey), in one GNUPGHOME, no passphrase. The agent is killed at the end.
@@ -379,6 +503,16 @@ build_zones() {
 	SUBST[MAIL_TLSA_HEX]=$MAIL_TLSA_HEX
 	SUBST[BOB_PGP_B64]=$BOB_PGP_B64
 	SUBST[CAROL_PGP_B64]=$CAROL_PGP_B64
+	# SMTP servers of start-smtp: their port and TLSA association data
+	SUBST[SMTP_PORT]=$TB_SMTP_PORT
+	local name value
+	while read -r name value; do
+		[[ $value =~ ^[0-9a-f]{64}$ ]] ||
+			die "bad $name '$value' from SMTP certificates; see $DIR/certs/smtp/gen.log"
+		SUBST[$name]=$value
+	done <"$DIR/certs/smtp/values"
+	[[ -n ${SUBST[CA_SHA256]:-} && -n ${SUBST[ELSEWHERE_SPKI]:-} ]] ||
+		die "SMTP certificate values missing; see $DIR/certs/smtp/gen.log"
 
 	# Children first: the parent needs their DS.
 	fill_template "$TEMPLATES/secure.test.zone.in" "$zd/secure.test.zone"
@@ -501,6 +635,7 @@ write_env() {
 		env_line TB_ADDR "$TB_ADDR"
 		env_line TB_PORT "$TB_PORT"
 		env_line TB_DOWN_PORT "$TB_DOWN_PORT"
+		env_line TB_SMTP_PORT "$TB_SMTP_PORT"
 		env_line TB_NSD_PID "$NSD_PID"
 		env_line TB_NSD_CONF "$DIR/nsd.conf"
 		env_line TB_NSD_LOG "$DIR/nsd.log"
@@ -548,6 +683,15 @@ write_env() {
 		env_line TB_CAROL_OPENPGPKEY_B64 "$CAROL_PGP_B64"
 		env_line TB_MAIL_TLSA_OWNER "_25._tcp.mail.secure.test"
 		env_line TB_MAIL_TLSA_HEX "$MAIL_TLSA_HEX"
+
+		# SMTP servers for `verify tlsa` (start-smtp): certificates and the
+		# association data the zones publish (names as in certs/smtp/values).
+		env_line TB_SMTP_CERTS "$c/smtp"
+		env_line TB_SMTP_CA_CERT "$c/smtp/ca.pem"
+		local name value
+		while read -r name value; do
+			env_line "TB_SMTP_$name" "$value"
+		done <"$c/smtp/values"
 		env_line TB_INSECURE_BOB_SMIMEA_OWNER "${SUBST[H_BOB]}._smimecert.insecure.test"
 		env_line TB_INSECURE_BOB_OPENPGPKEY_OWNER "${SUBST[H_BOB]}._openpgpkey.insecure.test"
 		env_line TB_BOGUS_BOB_SMIMEA_OWNER "${SUBST[H_BOB]}._smimecert.bogus.test"
@@ -615,6 +759,9 @@ check_config() {
 		fi
 	done
 	[[ $TB_PORT != "$TB_DOWN_PORT" ]] || die "TB_PORT and TB_DOWN_PORT must differ"
+	if ! [[ $TB_SMTP_PORT =~ ^[0-9]+$ ]] || ((TB_SMTP_PORT < 1 || TB_SMTP_PORT > 65535)); then
+		die "TB_SMTP_PORT must be a number 1-65535, got '$TB_SMTP_PORT'"
+	fi
 	local t
 	for t in nsd nsd-checkzone nsd-checkconf ldns-keygen ldns-signzone \
 		ldns-key2ds openssl gpg gpgconf dig ss ps pgrep od awk; do
@@ -648,9 +795,11 @@ running_pid() { # print the pid of a live NSD of ours in DIR, if any
 # On any failure during start: stop what was started, leave the logs.
 START_OK=0
 PGP_PID=
+SMTPCERT_PID=
 start_cleanup() {
 	((START_OK)) && return 0
 	if [[ -n $PGP_PID ]]; then kill "$PGP_PID" 2>/dev/null || true; fi
+	if [[ -n $SMTPCERT_PID ]]; then kill "$SMTPCERT_PID" 2>/dev/null || true; fi
 	wait 2>/dev/null || true
 	kill_gpg_agent
 	if [[ -n ${NSD_PID:-} ]] && is_our_nsd "$NSD_PID" "$DIR"; then
@@ -666,6 +815,9 @@ cmd_start() {
 	local pid
 	if pid=$(running_pid); then
 		die "an NSD of a previous run in $DIR is still running (pid $pid); run: $0 stop $DIR"
+	fi
+	if pid=$(smtp_running); then
+		die "an SMTP server of a previous run in $DIR is still running (pid $pid); run: $0 stop $DIR"
 	fi
 	check_port_free "$TB_ADDR" "$TB_PORT" "TB_PORT" "TB_PORT=..."
 	check_port_free "$TB_ADDR" "$TB_DOWN_PORT" "TB_DOWN_PORT (must stay unused)" \
@@ -690,6 +842,10 @@ cmd_start() {
 	# 1. OpenPGP keys in the background (RSA-3072 takes ~1.5 s).
 	(gen_pgp) >"$DIR/pgp/gen.log" 2>&1 &
 	PGP_PID=$!
+	# ... and the SMTP servers' certificates (EC, ~0.3 s).
+	mkdir -p "$DIR/certs/smtp"
+	(set -e; gen_smtp_certs) >"$DIR/certs/smtp/gen.log" 2>&1 &
+	SMTPCERT_PID=$!
 
 	# 2. X.509 certificates and the values derived from them.
 	gen_certs
@@ -709,6 +865,8 @@ cmd_start() {
 	# 3. Wait for the OpenPGP keys (the zones need them).
 	wait "$PGP_PID" || die "OpenPGP key generation failed; see $DIR/pgp/gen.log"
 	PGP_PID=
+	wait "$SMTPCERT_PID" || die "SMTP certificate generation failed; see $DIR/certs/smtp/gen.log"
+	SMTPCERT_PID=
 	BOB_PGP_B64=$(base64 -w0 "$DIR/pgp/bob.pub")
 	CAROL_PGP_B64=$(base64 -w0 "$DIR/pgp/carol.pub")
 
@@ -745,9 +903,108 @@ cmd_stop() {
 		[[ $pid =~ ^[0-9]+$ ]] || continue
 		if is_our_nsd "$pid" "$DIR"; then terminate "$pid"; fi
 	done
+	stop_smtp
 	# Tests may have used the testbed's GNUPGHOME, which starts an agent.
 	kill_gpg_agent
 	rm -f "$DIR/testbed.pid" "$DIR/nsd.pid"
+}
+
+# ---------------------------------------------------------------------------
+# SMTP servers (start-smtp): one smtpd_test per line of smtp_servers, on
+# TB_SMTP_PORT of its address. DIR/smtp/NAME.pid is the pid we started,
+# NAME.ready the pid file smtpd_test writes once it listens, NAME.log its
+# event log, NAME.err its stderr.
+# ---------------------------------------------------------------------------
+is_our_smtpd() { # is PID an smtpd_test started for this DIR?
+	local cmd
+	alive "$1" || return 1
+	cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+	[[ $cmd == *smtpd_test* && $cmd == *"$DIR/smtp/"* ]]
+}
+
+smtp_running() { # print the pid of a live SMTP server of ours in DIR, if any
+	local f pid
+	for f in "$DIR"/smtp/*.pid; do
+		[[ -s $f ]] || continue
+		pid=$(<"$f")
+		[[ $pid =~ ^[0-9]+$ ]] || continue
+		if is_our_smtpd "$pid"; then
+			printf '%s\n' "$pid"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# SIGTERM to all at once, a bounded wait, then SIGKILL for what is left.
+# Their connection processes follow (PR_SET_PDEATHSIG).
+stop_smtp() {
+	local f pid pids=()
+	for f in "$DIR"/smtp/*.pid; do
+		[[ -s $f ]] || continue
+		pid=$(<"$f")
+		if [[ $pid =~ ^[0-9]+$ ]] && is_our_smtpd "$pid"; then pids+=("$pid"); fi
+		rm -f "$f"
+	done
+	((${#pids[@]})) || return 0
+	kill -TERM "${pids[@]}" 2>/dev/null || true
+	if ! wait_gone "$STOP_TIMEOUT_US" "${pids[@]}"; then
+		printf 'testbed: SMTP servers did not exit on SIGTERM, sending SIGKILL\n' >&2
+		kill -KILL "${pids[@]}" 2>/dev/null || true
+		wait_gone 2000000 "${pids[@]}" || die "SMTP servers survived SIGKILL"
+	fi
+}
+
+cmd_start_smtp() {
+	[[ -n ${1:-} && -d $1 ]] || die "no testbed in '${1:-}': run start first"
+	DIR=$(cd "$1" && pwd -P)
+	if [[ ! -s $DIR/testbed.env ]] || ! running_pid >/dev/null; then
+		die "the testbed in $DIR is not running: run start first"
+	fi
+	local port
+	port=$(sed -n "s/^export TB_SMTP_PORT='\(.*\)'$/\1/p" "$DIR/testbed.env")
+	[[ -n $port ]] || die "$DIR/testbed.env has no TB_SMTP_PORT (made by an older testbed.sh?)"
+	[[ -x $TB_SMTPD ]] ||
+		die "no smtpd_test at $TB_SMTPD: build it (ninja -C build) or set TB_SMTPD"
+	if smtp_running >/dev/null; then
+		die "the SMTP servers of $DIR are already running; run: $0 stop $DIR"
+	fi
+	mkdir -p "$DIR/smtp"
+	rm -f "$DIR"/smtp/*
+
+	local name addr args pids=() names=()
+	while read -r name addr args; do
+		if port_busy "$addr" "$port" t; then
+			die "TCP port $addr:$port is already in use (see: ss -lntp 'sport = :$port'); choose another with TB_SMTP_PORT=... at start"
+		fi
+	done < <(smtp_servers)
+	trap 'stop_smtp' EXIT
+	while read -r name addr args; do
+		# shellcheck disable=SC2086 # args is a list of options without spaces
+		"$TB_SMTPD" --listen "$addr:$port" --name "$name" \
+			--pidfile "$DIR/smtp/$name.ready" --log "$DIR/smtp/$name.log" $args \
+			</dev/null >/dev/null 2>"$DIR/smtp/$name.err" &
+		printf '%s\n' "$!" >"$DIR/smtp/$name.pid"
+		pids+=("$!")
+		names+=("$name")
+	done < <(smtp_servers)
+
+	local deadline i left
+	deadline=$(($(now_us) + READY_TIMEOUT_US))
+	while :; do
+		left=0
+		for i in "${!pids[@]}"; do
+			[[ -s $DIR/smtp/${names[i]}.ready ]] && continue
+			alive "${pids[i]}" ||
+				die "smtpd_test for ${names[i]} exited: $(head -c 300 "$DIR/smtp/${names[i]}.err")"
+			left=1
+		done
+		((left)) || break
+		(($(now_us) < deadline)) || die "the SMTP servers did not listen within 5 s; see $DIR/smtp/"
+		sleep 0.02
+	done
+	trap - EXIT
+	printf 'testbed: %d SMTP servers up on port %s; logs: %s\n' "${#pids[@]}" "$port" "$DIR/smtp/"
 }
 
 cmd_status() {
@@ -756,6 +1013,9 @@ cmd_status() {
 	local pid
 	if pid=$(running_pid); then
 		printf 'testbed: running, NSD pid %s (%s)\n' "$pid" "$DIR/testbed.env"
+		if pid=$(smtp_running); then
+			printf 'testbed: SMTP servers running (%s)\n' "$DIR/smtp/"
+		fi
 		return 0
 	fi
 	echo "testbed: not running"
@@ -766,6 +1026,7 @@ main() {
 	[[ $# -eq 2 ]] || usage
 	case $1 in
 	start) cmd_start "$2" ;;
+	start-smtp) cmd_start_smtp "$2" ;;
 	stop) cmd_stop "$2" ;;
 	status) cmd_status "$2" ;;
 	*) usage ;;

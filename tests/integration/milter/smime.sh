@@ -200,7 +200,7 @@ make_msg $id Alice@secure.test "$CT_TEXT" "$W/body-text"
 send $id Alice@secure.test
 delivered $id 1 && decrypts "${FOUND[0]}" "$TB_ALICE_RSA_KEY" "$TB_ALICE_RSA_CERT" "$W/msgs/$id.entity"
 ok $? "mixed-case local part (Alice): encrypted to alice's certificate"
-grep -q "<Alice@secure.test>=key(lower-cased)" "$W/milter.log"
+grep -q "<Alice@secure.test>=smime:key(lower-cased)" "$W/milter.log"
 ok $? "mixed-case local part: the log says the lower-cased owner matched"
 
 # 5. no key: insecure zone, secure proof of no record -> unchanged
@@ -350,12 +350,12 @@ make_msg $id postmaster "$CT_TEXT" "$W/body-text"
 	"$W/msgs/$id.eml" 2>"$W/out/pm.verdict"
 rc=$?
 [ "$rc" -eq 0 ] && ! grep -q "X-DANE-Encrypted" "$W/out/pm.eml" &&
-	grep -q "PMTEST$id: .*<postmaster>=no-domain" "$W/milter.log"
+	grep -q "PMTEST$id: .*<postmaster>=smime:no-domain" "$W/milter.log"
 ok $? "postmaster without a domain: no key, passed unchanged (exit $rc)"
 "$MILTCLIENT" -p "unix:$SOCK" -r postmaster -r bob@secure.test -D i=PMTEST2 \
 	-o "$W/out/pm2.eml" "$W/msgs/$id.eml" 2>/dev/null &&
 	! grep -q "X-DANE-Encrypted" "$W/out/pm2.eml" &&
-	grep -q "PMTEST2: .*only some recipients have keys" "$W/milter.log"
+	grep -q "PMTEST2: .*no format covers every recipient" "$W/milter.log"
 ok $? "postmaster plus a recipient with a key: partial policy (clear)"
 
 # 16. summary log lines: one per message, queue id first, no content
