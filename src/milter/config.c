@@ -88,13 +88,23 @@ static const struct param params[] = {
          "aes256-gcm (AuthEnvelopedData, RFC 8551)."},
         {"rsa_padding", T_ENUM, OFF(rsa_padding), "pkcs1", "pkcs1|oaep", 0, 0,
          "Key transport for RSA recipients: PKCS#1 v1.5 or RSA-OAEP."},
+        {"formats", T_LIST, OFF(formats), "smime openpgp", "smime|openpgp", 0, 0,
+         "Which keys to look up and encrypt with: smime (SMIMEA, RFC 8162), openpgp "
+         "(OPENPGPKEY, RFC 7929), or both."},
+        {"prefer", T_ENUM, OFF(prefer), "smime", "smime|openpgp", 0, 0,
+         "The format to use when both cover every recipient. A message is encrypted only "
+         "in a format that covers every recipient; otherwise partial applies."},
+        {"openpgp_require_uid", T_BOOL, OFF(openpgp_require_uid), "yes", NULL, 0, 0,
+         "An OpenPGP key is used only if one of its valid user IDs contains the recipient's "
+         "address (RFC 7929 section 5.3)."},
         {"protected_headers", T_BOOL, OFF(protected_headers), "no", NULL, 0, 0,
          "Carry the Subject inside the encrypted entity and replace the outer one with "
          "subject_placeholder."},
         {"subject_placeholder", T_STRING, OFF(subject_placeholder), "...", NULL, 0, 0,
          "The outer Subject when protected_headers is on."},
         {"trace_header", T_STRING, OFF(trace_header), "X-DANE-Encrypted", NULL, 0, 0,
-         "Header added to encrypted messages (\"smime; recipients=N\"); empty: none."},
+         "Header added to encrypted messages (\"smime; recipients=N\" or \"openpgp; "
+         "recipients=N\"); empty: none."},
         {"skip_recipient_domains", T_LIST, OFF(skip_recipient_domains), "", NULL, 0, 0,
          "Recipient domains never encrypted to (counted as recipients without a key)."},
         {"skip_recipients", T_LIST, OFF(skip_recipients), "", NULL, 0, 0,
@@ -279,6 +289,7 @@ param_set(struct config *cfg, const struct param *p, const char *value, struct w
 	}
 	case T_LIST: {
 		struct cfg_list *l = field;
+		size_t k;
 		char *copy = xstrdup(value), *tok, *save = NULL;
 
 		list_clear(l);
@@ -288,6 +299,10 @@ param_set(struct config *cfg, const struct param *p, const char *value, struct w
 			l->items[l->n++] = xstrdup(tok);
 		}
 		free(copy);
+		/* a list with choices (formats) takes only those words */
+		for (k = 0; p->choices && k < l->n; k++)
+			if (enum_index(p->choices, l->items[k]) < 0)
+				return why_set(why, "%s: want words from %s", p->name, p->choices);
 		return true;
 	}
 	}

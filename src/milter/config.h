@@ -19,6 +19,7 @@ enum cfg_failure { ON_FAILURE_TEMPFAIL, ON_FAILURE_PASS };
 enum cfg_partial { PARTIAL_CLEAR, PARTIAL_TEMPFAIL };
 enum cfg_cipher { CIPHER_AES256_CBC, CIPHER_AES256_GCM };
 enum cfg_padding { PADDING_PKCS1, PADDING_OAEP };
+enum cfg_prefer { PREFER_SMIME, PREFER_OPENPGP };
 
 /* A list of words (addresses, domains, daemon names), lower-cased where it matters. */
 struct cfg_list {
@@ -46,12 +47,15 @@ struct config {
 	size_t cache_size;
 	size_t cache_max_ttl;
 
-	int on_bogus;       /* enum cfg_failure */
-	int on_dns_failure; /* enum cfg_failure */
-	int partial;        /* enum cfg_partial */
-	int on_oversize;    /* enum cfg_failure */
-	int cipher;         /* enum cfg_cipher */
-	int rsa_padding;    /* enum cfg_padding */
+	int on_bogus;             /* enum cfg_failure */
+	int on_dns_failure;       /* enum cfg_failure */
+	int partial;              /* enum cfg_partial */
+	int on_oversize;          /* enum cfg_failure */
+	int cipher;               /* enum cfg_cipher */
+	int rsa_padding;          /* enum cfg_padding */
+	int prefer;               /* enum cfg_prefer */
+	struct cfg_list formats;  /* "smime", "openpgp": which lookups to make */
+	bool openpgp_require_uid; /* a user ID must contain the recipient's address */
 	bool protected_headers;
 	char *subject_placeholder;
 	char *trace_header;

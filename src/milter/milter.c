@@ -29,6 +29,7 @@
 
 #include "mail/message.h"
 #include "mail/mime.h"
+#include "mail/pgpmime.h"
 #include "mail/smime.h"
 #include "milter.h"
 #include "util/alloc.h"
@@ -328,12 +329,10 @@ on_envrcpt(SMFICTX *ctx, char **argv)
 	r = &mc->rcpt[mc->n_rcpt++];
 	memset(r, 0, sizeof(*r));
 	r->address = strip_brackets(argv[0] ? argv[0] : "");
-	r->state = RCPT_NO_KEY;
+	recipient_set_all(r, RCPT_NO_KEY, "");
 	if (cfg_list_has(&cfg->skip_recipients, r->address) ||
-	    cfg_list_has(&cfg->skip_recipient_domains, domain_of(r->address))) {
-		r->state = RCPT_SKIPPED;
-		snprintf(r->detail, sizeof(r->detail), "in a skip list");
-	}
+	    cfg_list_has(&cfg->skip_recipient_domains, domain_of(r->address)))
+		recipient_set_all(r, RCPT_SKIPPED, "in a skip list");
 	return carry_on(ctx, SMFIP_NR_RCPT);
 }
 
@@ -367,24 +366,32 @@ on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	return carry_on(ctx, SMFIP_NR_BODY);
 }
 
-/* Summary line: one per message. */
+/* Summary line: one per message; each recipient with its state per format. */
 static void
 log_summary(SMFICTX *ctx, const struct msgctx *mc, const char *action, const char *reason)
 {
 	struct buf line = BUF_INIT, esc = BUF_INIT;
 	size_t i;
+	int f;
 
 	buf_printf(&line, "from=<%s> rcpts=%zu action=%s reason=%s", escape_str(&esc, mc->sender),
 	           mc->n_rcpt, action, reason);
 	for (i = 0; i < mc->n_rcpt; i++) {
 		const struct recipient *r = &mc->rcpt[i];
 
-		buf_printf(&line, " <%s>=%s", escape_str(&esc, r->address),
-		           rcpt_state_name(r->state));
-		if (r->matched && r->state == RCPT_KEY)
-			buf_printf(&line, "(%s)", r->matched);
-		else if (r->detail[0] && r->state != RCPT_KEY)
-			buf_printf(&line, "(%s)", r->detail);
+		buf_printf(&line, " <%s>=", escape_str(&esc, r->address));
+		for (f = 0; f < N_FORMATS; f++) {
+			enum rcpt_state st = r->keys.state[f];
+
+			if (!cfg_list_has(&mc->rt->cfg->formats, key_format_name(f)))
+				continue;
+			buf_printf(&line, "%s%s:%s", f ? "," : "", key_format_name(f),
+			           rcpt_state_name(st));
+			if (st == RCPT_KEY && r->matched[f])
+				buf_printf(&line, "(%s)", r->matched[f]);
+			else if (st != RCPT_KEY && r->detail[f][0])
+				buf_printf(&line, "(%s)", r->detail[f]);
+		}
 	}
 	mlog(ctx, LOG_INFO, "%s", buf_str(&line));
 	buf_release(&line);
@@ -432,47 +439,81 @@ spool_bio(const char *tmpdir, struct why *why)
 	return b;
 }
 
-/* Encrypt and apply the changes; false means the message must be tempfailed. */
+/* Encrypt the entity from `in` to every recipient in `format`, into `out`. */
 static bool
-encrypt_message(SMFICTX *ctx, struct msgctx *mc, struct why *why)
+encrypt_body(struct msgctx *mc, enum key_format format, BIO *in, BIO *out, char *ctype,
+             size_t ctype_size, struct why *why)
 {
 	const struct config *cfg = mc->rt->cfg;
-	struct smime_opts opts = {
-	        cfg->cipher == CIPHER_AES256_GCM ? SMIME_AES256_GCM : SMIME_AES256_CBC,
-	        cfg->rsa_padding == PADDING_OAEP ? SMIME_RSA_OAEP : SMIME_RSA_PKCS1,
-	};
-	X509 **certs = NULL;
-	size_t n_certs = 0, i;
+	size_t i, n = 0;
+	bool ok;
+	int j;
+
+	if (format == FORMAT_SMIME) {
+		struct smime_opts opts = {
+		        cfg->cipher == CIPHER_AES256_GCM ? SMIME_AES256_GCM : SMIME_AES256_CBC,
+		        cfg->rsa_padding == PADDING_OAEP ? SMIME_RSA_OAEP : SMIME_RSA_PKCS1,
+		};
+		X509 **certs = NULL;
+
+		for (i = 0; i < mc->n_rcpt; i++)
+			for (j = 0; j < sk_X509_num(mc->rcpt[i].certs); j++) {
+				certs = xreallocarray(certs, n + 1, sizeof(*certs));
+				certs[n++] = sk_X509_value(mc->rcpt[i].certs, j);
+			}
+		ok = smime_encrypt(in, certs, n, &opts, out, why);
+		snprintf(ctype, ctype_size, "%s", smime_content_type(&opts));
+		free(certs);
+	} else {
+		const struct pgpkey **keys = NULL;
+		char boundary[PGPMIME_BOUNDARY_MAX];
+
+		for (i = 0; i < mc->n_rcpt; i++)
+			for (j = 0; j < (int)mc->rcpt[i].n_pgp; j++) {
+				keys = xreallocarray(keys, n + 1, sizeof(*keys));
+				keys[n++] = mc->rcpt[i].pgp[j];
+			}
+		pgpmime_boundary(boundary);
+		ok = pgpmime_encrypt(in, keys, n, boundary, out, why);
+		pgpmime_content_type(ctype, ctype_size, boundary);
+		free(keys);
+	}
+	return ok;
+}
+
+/*
+ * Encrypt in `format` and apply the changes: Content-* fields replaced, the
+ * body replaced; false means the message must be tempfailed (the MTA then
+ * discards every change made so far).
+ */
+static bool
+encrypt_message(SMFICTX *ctx, struct msgctx *mc, enum key_format format, struct why *why)
+{
+	const struct config *cfg = mc->rt->cfg;
 	BIO *in = NULL, *out = NULL;
 	unsigned char *chunk = NULL;
 	bool ok = false;
-	int j, n;
-	char trace[64];
+	int n;
+	char trace[64], ctype[160];
 
-	for (i = 0; i < mc->n_rcpt; i++)
-		for (j = 0; j < sk_X509_num(mc->rcpt[i].certs); j++) {
-			certs = xreallocarray(certs, n_certs + 1, sizeof(*certs));
-			certs[n_certs++] = sk_X509_value(mc->rcpt[i].certs, j);
-		}
 	if ((in = message_entity_bio(mc->msg, cfg->protected_headers, why)) == NULL)
 		goto done;
 	out = mc->body_size > cfg->spool_threshold ? spool_bio(cfg->tmpdir, why)
 	                                           : BIO_new(BIO_s_mem());
-	if (out == NULL || !smime_encrypt(in, certs, n_certs, &opts, out, why))
+	if (out == NULL || !encrypt_body(mc, format, in, out, ctype, sizeof(ctype), why))
 		goto done;
 	if (BIO_method_type(out) == BIO_TYPE_FD && BIO_seek(out, 0) != 0) {
 		why_set(why, "cannot rewind the spool file");
 		goto done;
 	}
-
-	/* The MTA applies changes only if every one is accepted; any refusal tempfails. */
 	if (!delete_content_headers(ctx, mc->msg) ||
 	    (message_header_get(mc->msg, "MIME-Version") == NULL &&
 	     smfi_addheader(ctx, "MIME-Version", "1.0") != MI_SUCCESS) ||
-	    smfi_addheader(ctx, "Content-Type", (char *)smime_content_type(&opts)) != MI_SUCCESS ||
-	    smfi_addheader(ctx, "Content-Transfer-Encoding", "base64") != MI_SUCCESS ||
-	    smfi_addheader(ctx, "Content-Disposition", "attachment; filename=\"smime.p7m\"") !=
-	            MI_SUCCESS) {
+	    smfi_addheader(ctx, "Content-Type", ctype) != MI_SUCCESS ||
+	    (format == FORMAT_SMIME &&
+	     (smfi_addheader(ctx, "Content-Transfer-Encoding", "base64") != MI_SUCCESS ||
+	      smfi_addheader(ctx, "Content-Disposition", "attachment; filename=\"smime.p7m\"") !=
+	              MI_SUCCESS))) {
 		why_set(why, "the MTA refused a header change");
 		goto done;
 	}
@@ -482,7 +523,8 @@ encrypt_message(SMFICTX *ctx, struct msgctx *mc, struct why *why)
 		goto done;
 	}
 	if (cfg->trace_header[0]) {
-		snprintf(trace, sizeof(trace), "smime; recipients=%zu", mc->n_rcpt);
+		snprintf(trace, sizeof(trace), "%s; recipients=%zu", key_format_name(format),
+		         mc->n_rcpt);
 		if (smfi_addheader(ctx, cfg->trace_header, trace) != MI_SUCCESS) {
 			why_set(why, "the MTA refused the trace header");
 			goto done;
@@ -497,7 +539,6 @@ encrypt_message(SMFICTX *ctx, struct msgctx *mc, struct why *why)
 	ok = true;
 done:
 	free(chunk);
-	free(certs);
 	BIO_free(in);
 	BIO_free(out);
 	return ok;
@@ -511,7 +552,7 @@ on_eom(SMFICTX *ctx)
 	size_t head_len, i;
 	enum mime_encryption enc;
 	struct policy_input in = {0};
-	enum rcpt_state *states;
+	struct rcpt_keys *states;
 	enum policy_action action;
 	const char *reason;
 	struct why why;
@@ -534,7 +575,7 @@ on_eom(SMFICTX *ctx)
 		recipients_lookup(mc->rt, mc->rcpt, mc->n_rcpt);
 	states = xcalloc(mc->n_rcpt ? mc->n_rcpt : 1, sizeof(*states));
 	for (i = 0; i < mc->n_rcpt; i++)
-		states[i] = mc->rcpt[i].state;
+		states[i] = mc->rcpt[i].keys;
 	in.rcpt = states;
 	in.n_rcpt = mc->n_rcpt;
 	action = policy_decide(mc->rt->cfg, &in, &reason);
@@ -549,9 +590,13 @@ on_eom(SMFICTX *ctx)
 		smfi_setreply(ctx, "451", "4.7.0", "danemail: recipient key lookup; try later");
 		rc = SMFIS_TEMPFAIL;
 		break;
-	case ACTION_ENCRYPT:
-		if (encrypt_message(ctx, mc, &why)) {
-			log_summary(ctx, mc, "encrypt(smime)", reason);
+	case ACTION_ENCRYPT_SMIME:
+	case ACTION_ENCRYPT_OPENPGP: {
+		enum key_format format =
+		        action == ACTION_ENCRYPT_SMIME ? FORMAT_SMIME : FORMAT_OPENPGP;
+
+		if (encrypt_message(ctx, mc, format, &why)) {
+			log_summary(ctx, mc, policy_action_name(action), reason);
 		} else {
 			mlog(ctx, LOG_ERR, "encryption failed: %s", why.msg);
 			log_summary(ctx, mc, "tempfail", "encryption failed");
@@ -560,6 +605,7 @@ on_eom(SMFICTX *ctx)
 			rc = SMFIS_TEMPFAIL;
 		}
 		break;
+	}
 	}
 	msgctx_drop(ctx);
 	return rc;

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "dane/certcache.h"
+#include "mail/pgpkey.h"
 #include "dns/resolver.h"
 #include "policy.h"
 #include "util/why.h"
@@ -41,16 +42,24 @@ int milter_in_flight(void);
 /* The libmilter description (callbacks, flags). */
 extern struct smfiDesc milter_desc;
 
-/* One envelope recipient and what its lookup found. */
+/* One envelope recipient and what its lookups found, per format. */
 struct recipient {
 	char *address;
-	enum rcpt_state state;
-	STACK_OF(X509) * certs; /* RCPT_KEY: the usable certificates */
-	const char *matched;    /* "exact" or "lower-cased": which owner answered */
-	char detail[160];       /* why there is no key / what failed (escaped) */
+	struct rcpt_keys keys;  /* the state in each format */
+	STACK_OF(X509) * certs; /* S/MIME: the usable certificates */
+	struct pgpkey **pgp;    /* OpenPGP: the usable keys */
+	size_t n_pgp;
+	const char *matched[N_FORMATS]; /* "exact" or "lower-cased": which owner answered */
+	char detail[N_FORMATS][160];    /* why there is no key / what failed (escaped) */
 };
 
-/* Look up every recipient's SMIMEA at once and fill state, certs, matched, detail. */
+/* Mark a recipient as having no key in any format, for one reason. */
+void recipient_set_all(struct recipient *r, enum rcpt_state state, const char *detail);
+
+/*
+ * Look up every recipient's SMIMEA and OPENPGPKEY (the formats enabled) at
+ * once and fill keys, certs, pgp, matched, detail.
+ */
 void recipients_lookup(struct runtime *rt, struct recipient *r, size_t n);
 /* Free what recipients_lookup attached. */
 void recipient_clear(struct recipient *r);

@@ -14,9 +14,9 @@
 
 #include "config.h"
 
-/* The state of one recipient's key lookup. */
+/* The state of one recipient's key lookup in one format. */
 enum rcpt_state {
-	RCPT_KEY,       /* a usable certificate from a SECURE answer */
+	RCPT_KEY,       /* a usable certificate or key from a SECURE answer */
 	RCPT_NO_KEY,    /* INSECURE answer, secure proof of no record, or no usable record */
 	RCPT_NO_DOMAIN, /* address without a domain (postmaster): no key can exist */
 	RCPT_SKIPPED,   /* in a skip list */
@@ -25,10 +25,20 @@ enum rcpt_state {
 };
 const char *rcpt_state_name(enum rcpt_state s);
 
+/* The two ways to encrypt: S/MIME (SMIMEA, RFC 8162) and PGP/MIME (OPENPGPKEY, RFC 7929). */
+enum key_format { FORMAT_SMIME, FORMAT_OPENPGP, N_FORMATS };
+const char *key_format_name(enum key_format f);
+
+/* One recipient: the state of its lookup in each format. */
+struct rcpt_keys {
+	enum rcpt_state state[N_FORMATS];
+};
+
 enum policy_action {
-	ACTION_PASS,     /* deliver unchanged */
-	ACTION_ENCRYPT,  /* encrypt to every recipient's key */
-	ACTION_TEMPFAIL, /* 4xx: the MTA keeps the message and retries */
+	ACTION_PASS,            /* deliver unchanged */
+	ACTION_ENCRYPT_SMIME,   /* encrypt to every recipient's certificate */
+	ACTION_ENCRYPT_OPENPGP, /* encrypt to every recipient's OpenPGP key */
+	ACTION_TEMPFAIL,        /* 4xx: the MTA keeps the message and retries */
 };
 const char *policy_action_name(enum policy_action a);
 
@@ -39,7 +49,7 @@ struct policy_input {
 	enum msg_encryption_state encryption;
 	enum msg_direction direction;
 	int oversize; /* the body exceeded max_message_size */
-	const enum rcpt_state *rcpt;
+	const struct rcpt_keys *rcpt;
 	size_t n_rcpt;
 };
 

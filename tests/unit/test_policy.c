@@ -17,121 +17,97 @@
 #include "config.h"
 #include "policy.h"
 
-#define K RCPT_KEY
-#define N RCPT_NO_KEY
-#define B RCPT_BOGUS
-#define F RCPT_DNS_FAIL
-#define D RCPT_NO_DOMAIN
-#define S RCPT_SKIPPED
-
+/*
+ * Recipients as "SP SP ...": for each, its S/MIME and its OpenPGP state:
+ * K key, N no key, B bogus, F lookup failed, D no domain, S skipped.
+ */
 static const struct {
 	const char *what;
 	const char *settings; /* "key=value;key=value" on top of the defaults */
 	enum msg_encryption_state enc;
 	enum msg_direction dir;
 	int oversize;
-	enum rcpt_state rcpt[4];
-	size_t n;
+	const char *rcpt;
 	enum policy_action want;
 } rows[] = {
-        {"1 already encrypted passes",
-         "",
-         MSG_ALREADY_ENCRYPTED,
-         DIR_OUTBOUND,
-         0,
-         {K},
-         1,
+        {"1 already encrypted passes", "", MSG_ALREADY_ENCRYPTED, DIR_OUTBOUND, 0, "KK",
          ACTION_PASS},
-        {"1 already encrypted passes even with bogus",
-         "",
-         MSG_ALREADY_ENCRYPTED,
-         DIR_OUTBOUND,
-         0,
-         {B},
-         1,
-         ACTION_PASS},
-        {"2 inbound, mode outbound", "", MSG_CLEAR, DIR_INBOUND, 0, {K}, 1, ACTION_PASS},
-        {"2 outbound, mode inbound",
-         "mode=inbound",
-         MSG_CLEAR,
-         DIR_OUTBOUND,
-         0,
-         {K},
-         1,
-         ACTION_PASS},
-        {"2 inbound, mode inbound",
-         "mode=inbound",
-         MSG_CLEAR,
-         DIR_INBOUND,
-         0,
-         {K},
-         1,
-         ACTION_ENCRYPT},
-        {"2 mode both", "mode=both", MSG_CLEAR, DIR_INBOUND, 0, {K}, 1, ACTION_ENCRYPT},
-        {"3 oversize passes by default", "", MSG_CLEAR, DIR_OUTBOUND, 1, {K}, 1, ACTION_PASS},
-        {"3 oversize tempfails",
-         "on_oversize=tempfail",
-         MSG_CLEAR,
-         DIR_OUTBOUND,
-         1,
-         {K},
-         1,
+        {"1 already encrypted passes even with bogus", "", MSG_ALREADY_ENCRYPTED, DIR_OUTBOUND, 0,
+         "BB", ACTION_PASS},
+        {"2 inbound, mode outbound", "", MSG_CLEAR, DIR_INBOUND, 0, "KN", ACTION_PASS},
+        {"2 outbound, mode inbound", "mode=inbound", MSG_CLEAR, DIR_OUTBOUND, 0, "KN", ACTION_PASS},
+        {"2 inbound, mode inbound", "mode=inbound", MSG_CLEAR, DIR_INBOUND, 0, "KN",
+         ACTION_ENCRYPT_SMIME},
+        {"2 mode both", "mode=both", MSG_CLEAR, DIR_INBOUND, 0, "KN", ACTION_ENCRYPT_SMIME},
+        {"3 oversize passes by default", "", MSG_CLEAR, DIR_OUTBOUND, 1, "KN", ACTION_PASS},
+        {"3 oversize tempfails", "on_oversize=tempfail", MSG_CLEAR, DIR_OUTBOUND, 1, "KN",
          ACTION_TEMPFAIL},
-        {"4 bogus tempfails", "", MSG_CLEAR, DIR_OUTBOUND, 0, {K, B}, 2, ACTION_TEMPFAIL},
-        {"4 bogus pass: counts as no key",
-         "on_bogus=pass",
-         MSG_CLEAR,
-         DIR_OUTBOUND,
-         0,
-         {K, B},
-         2,
+        {"4 bogus tempfails", "", MSG_CLEAR, DIR_OUTBOUND, 0, "KN BN", ACTION_TEMPFAIL},
+        {"4 bogus OpenPGP tempfails too", "", MSG_CLEAR, DIR_OUTBOUND, 0, "KB", ACTION_TEMPFAIL},
+        {"4 bogus pass: counts as no key", "on_bogus=pass", MSG_CLEAR, DIR_OUTBOUND, 0, "KN BN",
          ACTION_PASS},
-        {"4 bogus pass, partial tempfail",
-         "on_bogus=pass;partial=tempfail",
-         MSG_CLEAR,
-         DIR_OUTBOUND,
-         0,
-         {K, B},
-         2,
-         ACTION_TEMPFAIL},
-        {"5 DNS failure tempfails", "", MSG_CLEAR, DIR_OUTBOUND, 0, {F}, 1, ACTION_TEMPFAIL},
-        {"5 DNS failure pass",
-         "on_dns_failure=pass",
-         MSG_CLEAR,
-         DIR_OUTBOUND,
-         0,
-         {F},
-         1,
+        {"4 bogus pass, partial tempfail", "on_bogus=pass;partial=tempfail", MSG_CLEAR,
+         DIR_OUTBOUND, 0, "KN BN", ACTION_TEMPFAIL},
+        {"4 bogus pass, other format covers", "on_bogus=pass", MSG_CLEAR, DIR_OUTBOUND, 0, "BK",
+         ACTION_ENCRYPT_OPENPGP},
+        {"5 DNS failure tempfails", "", MSG_CLEAR, DIR_OUTBOUND, 0, "FN", ACTION_TEMPFAIL},
+        {"5 DNS failure pass", "on_dns_failure=pass", MSG_CLEAR, DIR_OUTBOUND, 0, "FN",
          ACTION_PASS},
-        {"6 all keys encrypt", "", MSG_CLEAR, DIR_OUTBOUND, 0, {K, K, K}, 3, ACTION_ENCRYPT},
-        {"7 partial clear", "", MSG_CLEAR, DIR_OUTBOUND, 0, {K, N}, 2, ACTION_PASS},
-        {"7 partial tempfail",
-         "partial=tempfail",
-         MSG_CLEAR,
-         DIR_OUTBOUND,
-         0,
-         {K, N},
-         2,
+        {"6 all S/MIME keys", "", MSG_CLEAR, DIR_OUTBOUND, 0, "KN KN KN", ACTION_ENCRYPT_SMIME},
+        {"6 all OpenPGP keys", "", MSG_CLEAR, DIR_OUTBOUND, 0, "NK NK", ACTION_ENCRYPT_OPENPGP},
+        {"6 both cover: prefer smime", "", MSG_CLEAR, DIR_OUTBOUND, 0, "KK KK",
+         ACTION_ENCRYPT_SMIME},
+        {"6 both cover: prefer openpgp", "prefer=openpgp", MSG_CLEAR, DIR_OUTBOUND, 0, "KK KK",
+         ACTION_ENCRYPT_OPENPGP},
+        {"6 only OpenPGP covers, prefer smime", "", MSG_CLEAR, DIR_OUTBOUND, 0, "KK NK",
+         ACTION_ENCRYPT_OPENPGP},
+        {"7 mixed kinds, no format covers", "", MSG_CLEAR, DIR_OUTBOUND, 0, "KN NK", ACTION_PASS},
+        {"7 mixed kinds, partial tempfail", "partial=tempfail", MSG_CLEAR, DIR_OUTBOUND, 0, "KN NK",
          ACTION_TEMPFAIL},
-        {"7 postmaster without domain is no key",
-         "",
-         MSG_CLEAR,
-         DIR_OUTBOUND,
-         0,
-         {K, D},
-         2,
+        {"7 partial clear", "", MSG_CLEAR, DIR_OUTBOUND, 0, "KN NN", ACTION_PASS},
+        {"7 partial tempfail", "partial=tempfail", MSG_CLEAR, DIR_OUTBOUND, 0, "KN NN",
+         ACTION_TEMPFAIL},
+        {"7 postmaster without domain is no key", "", MSG_CLEAR, DIR_OUTBOUND, 0, "KK DD",
          ACTION_PASS},
-        {"7 skipped recipient is no key",
-         "partial=tempfail",
-         MSG_CLEAR,
-         DIR_OUTBOUND,
-         0,
-         {K, S},
-         2,
+        {"7 skipped recipient is no key", "partial=tempfail", MSG_CLEAR, DIR_OUTBOUND, 0, "KK SS",
          ACTION_TEMPFAIL},
-        {"8 no keys pass", "", MSG_CLEAR, DIR_OUTBOUND, 0, {N, N}, 2, ACTION_PASS},
-        {"8 no recipients pass", "", MSG_CLEAR, DIR_OUTBOUND, 0, {N}, 0, ACTION_PASS},
+        {"8 no keys pass", "", MSG_CLEAR, DIR_OUTBOUND, 0, "NN NN", ACTION_PASS},
+        {"8 no recipients pass", "", MSG_CLEAR, DIR_OUTBOUND, 0, "", ACTION_PASS},
 };
+
+static enum rcpt_state
+state_of(char c)
+{
+	switch (c) {
+	case 'K':
+		return RCPT_KEY;
+	case 'B':
+		return RCPT_BOGUS;
+	case 'F':
+		return RCPT_DNS_FAIL;
+	case 'D':
+		return RCPT_NO_DOMAIN;
+	case 'S':
+		return RCPT_SKIPPED;
+	default:
+		return RCPT_NO_KEY;
+	}
+}
+
+/* "KN NK" -> two recipients */
+static size_t
+parse_rcpts(const char *text, struct rcpt_keys *out, size_t max)
+{
+	size_t n = 0;
+
+	while (*text && n < max) {
+		out[n].state[FORMAT_SMIME] = state_of(text[0]);
+		out[n].state[FORMAT_OPENPGP] = state_of(text[1]);
+		n++;
+		text += text[2] == ' ' ? 3 : 2;
+	}
+	return n;
+}
 
 static struct config *
 config_with(const char *settings)
@@ -160,8 +136,9 @@ test_decision_table(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct config *cfg = config_with(rows[i].settings);
-		struct policy_input in = {rows[i].enc, rows[i].dir, rows[i].oversize, rows[i].rcpt,
-		                          rows[i].n};
+		struct rcpt_keys rk[8];
+		size_t n = parse_rcpts(rows[i].rcpt, rk, 8);
+		struct policy_input in = {rows[i].enc, rows[i].dir, rows[i].oversize, rk, n};
 		const char *reason = NULL;
 		enum policy_action got = policy_decide(cfg, &in, &reason);
 
