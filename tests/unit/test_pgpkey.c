@@ -26,7 +26,7 @@
 
 static char home[] = "/tmp/test_pgpkey.XXXXXX";
 static bool home_made; /* mkdtemp ran: there is something to clean up */
-static bool ready; /* keys were made; false: gpg missing, tests skip */
+static bool ready;     /* keys were made; false: gpg missing, tests skip */
 
 /*
  * Make the keys.  Runs under sh with the GNUPGHOME as $1; each key's
