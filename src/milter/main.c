@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "milter.h"
+#include "util/alloc.h"
 #include "util/why.h"
 
 /* sysexits.h values used here */
@@ -33,6 +34,7 @@
 #define EXIT_NOPERM   77
 #define EXIT_CONFIG   78
 #define DRAIN_SECONDS 30
+#define JOIN_SECONDS  10
 
 static void
 usage(FILE *fp)
@@ -141,6 +143,7 @@ int
 main(int argc, char **argv)
 {
 	const char *path = MILTER_CONFIG_FILE, *sock = NULL, *user = NULL, *pidfile = NULL;
+	char *pid_path = NULL;
 	bool explicit = false, foreground = false, check = false;
 	struct config *cfg;
 	struct runtime *rt;
@@ -238,6 +241,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "danemail-milter: %s\n", why.msg);
 		return EXIT_NOPERM;
 	}
+	/* the runtime takes cfg over (and a reload frees it): keep what is needed at exit */
+	pid_path = cfg->pidfile[0] ? xstrdup(cfg->pidfile) : NULL;
 	/* resolver after fork and privilege drop: reloads then see the same permissions */
 	if ((rt = runtime_new(cfg, &why)) == NULL) {
 		syslog(LOG_ERR, "configuration %s: %s", path, why.msg);
@@ -284,11 +289,27 @@ main(int argc, char **argv)
 		while (milter_in_flight() > 0 && time(NULL) < until)
 			usleep(50000);
 	}
-	if (milter_in_flight() > 0)
+	if (milter_in_flight() > 0) {
+		/* the MTA tempfails those when the connection drops: nothing is lost */
 		syslog(LOG_WARNING, "%d message(s) still in flight; the MTA will retry them",
 		       milter_in_flight());
-	if (cfg->pidfile[0])
-		unlink(cfg->pidfile);
+		_exit(EXIT_SOFT);
+	}
+	/* libmilter's listener notices the stop within a few seconds */
+	{
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += JOIN_SECONDS;
+		if (pthread_timedjoin_np(tid, NULL, &until) != 0) {
+			syslog(LOG_WARNING, "libmilter did not stop in time; exiting");
+			_exit(EXIT_SOFT);
+		}
+	}
+	runtime_shutdown();
+	if (pid_path)
+		unlink(pid_path);
+	free(pid_path);
 	syslog(LOG_INFO, "stopped");
 	closelog();
 	return milter_result == MI_SUCCESS ? 0 : EXIT_SOFT;

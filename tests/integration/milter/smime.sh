@@ -55,7 +55,7 @@ start_milter() {
 stop_milter() { # stop_milter [SIGNAL]
 	[ -n "$MILTER_PID" ] || return 0
 	kill "-${1:-TERM}" "$MILTER_PID" 2>/dev/null
-	for _ in $(seq 100); do
+	for _ in $(seq 200); do # libmilter's listener takes up to ~4 s to notice
 		kill -0 "$MILTER_PID" 2>/dev/null || break
 		case $(ps -o stat= -p "$MILTER_PID" 2>/dev/null) in Z*) break ;; esac
 		sleep 0.05
@@ -358,13 +358,61 @@ ok $? "postmaster without a domain: no key, passed unchanged (exit $rc)"
 	grep -q "PMTEST2: .*no format covers every recipient" "$W/milter.log"
 ok $? "postmaster plus a recipient with a key: partial policy (clear)"
 
-# 16. summary log lines: one per message, queue id first, no content
+# 16. a binary body (NUL, bare CR, high bytes), straight through the milter protocol
+{
+	printf 'From: a@example.test\r\nTo: bob@secure.test\r\nSubject: binary\r\n'
+	printf 'Content-Type: application/octet-stream\r\n\r\n'
+	printf 'bin\0ary\r\n\x01\x02\xff\xfe\r\nlone CR\r in the middle\r\n'
+	head -c 3000 /dev/urandom | tr -d '\r\n'
+	printf '\r\n'
+} >"$W/msgs/binary.eml"
+sed -n '/^Content-Type/,$p' "$W/msgs/binary.eml" >"$W/msgs/binary.entity"
+"$MILTCLIENT" -p "unix:$SOCK" -r bob@secure.test -C -o "$W/out/binary.eml" \
+	"$W/msgs/binary.eml" 2>/dev/null &&
+	decrypts "$W/out/binary.eml" "$TB_BOB_RSA_KEY" "$TB_BOB_RSA_CERT" "$W/msgs/binary.entity"
+ok $? "binary body (NUL, bare CR, 8-bit): decrypts to exactly the original entity"
+
+# 17. protected headers: the Subject travels inside, the outer one is a placeholder
+write_conf "protected_headers = yes" "subject_placeholder = [encrypted]"
+kill -HUP "$MILTER_PID"
+sleep 0.3
+id=$((id + 1))
+make_msg $id bob@secure.test "$CT_TEXT" "$W/body-text"
+send $id bob@secure.test
+delivered $id 1 && grep -q "^Subject: \[encrypted\]" "${FOUND[0]}" &&
+	openssl cms -decrypt -in "${FOUND[0]}" -inkey "$TB_BOB_RSA_KEY" -recip "$TB_BOB_RSA_CERT" \
+		-out "$W/out/plain" 2>/dev/null &&
+	grep -q "^Subject: test $id" "$W/out/plain"
+ok $? "protected headers: outer Subject is the placeholder, the real one is inside"
+
+# 18. larger than max_message_size: passed on (on_oversize = pass) or tempfailed
+write_conf "max_message_size = 2k"
+kill -HUP "$MILTER_PID"
+sleep 0.3
+id=$((id + 1))
+make_msg $id bob@secure.test $'Content-Type: text/plain\r\n' "$W/body-mixed"
+send $id bob@secure.test
+delivered $id 1 && unchanged "${FOUND[0]}" $id
+ok $? "over max_message_size (on_oversize = pass): delivered unchanged"
+write_conf "max_message_size = 2k" "on_oversize = tempfail"
+kill -HUP "$MILTER_PID"
+sleep 0.3
+id=$((id + 1))
+make_msg $id bob@secure.test $'Content-Type: text/plain\r\n' "$W/body-mixed"
+send $id bob@secure.test
+grep -q "<\*\* *451" <<<"$SWAKS_OUT"
+ok $? "over max_message_size (on_oversize = tempfail): 451"
+write_conf
+kill -HUP "$MILTER_PID"
+sleep 0.3
+
+# 19. summary log lines: one per message, queue id first, no content
 grep -q "^danemail-milter\[[0-9]*\]: [0-9A-F]*: from=<a@example.test> rcpts=1 action=encrypt(smime)" "$W/milter.log"
 ok $? "summary log line with queue id, action and reason"
 ! grep -q "Hello Bob" "$W/milter.log"
 ok $? "no message content in the log"
 
-# 17. SIGTERM: stops cleanly
+# 20. SIGTERM: stops cleanly
 stop_milter TERM
 grep -q "stopped" "$W/milter.log"
 ok $? "SIGTERM: the milter stops cleanly"
