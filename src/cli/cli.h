@@ -45,6 +45,9 @@ int cmd_verify_records(int argc, char **argv);
 /* danemail verify tlsa {HOST[:PORT] | --mx DOMAIN} (verify_tlsa.c) */
 int cmd_verify_tlsa(int argc, char **argv);
 
+/* danemail scan ... (src/scan/scan.c) */
+int cmd_scan(int argc, char **argv);
+
 /*
  * The certificate chain (leaf first) a mail server presents on host:port:
  * STARTTLS for SMTP (25, 587), implicit TLS for 465.  NULL and a reason on

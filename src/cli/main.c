@@ -88,6 +88,8 @@ main(int argc, char **argv)
 		return cmd_lookup(argc - 1, argv + 1);
 	if (strcmp(argv[1], "record") == 0)
 		return cmd_record(argc - 1, argv + 1);
+	if (strcmp(argv[1], "scan") == 0)
+		return cmd_scan(argc - 1, argv + 1);
 	if (strcmp(argv[1], "verify") == 0) {
 		if (argc > 2 && strcmp(argv[2], "tlsa") == 0)
 			return cmd_verify_tlsa(argc - 2, argv + 2);
