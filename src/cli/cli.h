@@ -32,6 +32,18 @@ struct cli_dns_opts {
 	bool json;
 };
 
+/* getopt_long entries for the resolver options: --json, --config, --trust-anchor, --forwarder. */
+/* clang-format off */
+#define CLI_DNS_LONGOPTS                                  \
+	{"json", no_argument, NULL, 'j'},                 \
+	{"config", required_argument, NULL, 'c'},         \
+	{"trust-anchor", required_argument, NULL, 't'},   \
+	{"forwarder", required_argument, NULL, 'F'}
+/* clang-format on */
+
+/* Take option c (from CLI_DNS_LONGOPTS) into dns / json; false if c is not one of them. */
+bool cli_dns_option(int c, const char *arg, struct dns_config *dns, bool *json);
+
 /* Print "danemail: <fmt>" (untrusted parts must be escaped by the caller) to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The exit code an answer deserves (see enum cli_exit); one table for all subcommands. */

@@ -317,10 +317,7 @@ int
 cmd_lookup(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	        {"json", no_argument, NULL, 'j'},
-	        {"config", required_argument, NULL, 'c'},
-	        {"trust-anchor", required_argument, NULL, 't'},
-	        {"forwarder", required_argument, NULL, 'F'},
+	        CLI_DNS_LONGOPTS,
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -336,19 +333,9 @@ cmd_lookup(int argc, char **argv)
 	enum cli_exit rc;
 
 	while ((c = getopt_long(argc, argv, "jc:t:F:h", longopts, NULL)) != -1) {
+		if (cli_dns_option(c, optarg, &o.dns, &o.json))
+			continue;
 		switch (c) {
-		case 'j':
-			o.json = true;
-			break;
-		case 'c':
-			o.dns.unbound_conf = optarg;
-			break;
-		case 't':
-			o.dns.trust_anchor = optarg;
-			break;
-		case 'F':
-			o.dns.forwarder = optarg;
-			break;
 		case 'h':
 			lookup_usage(stdout);
 			return 0;

@@ -49,6 +49,27 @@ cli_error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+bool
+cli_dns_option(int c, const char *arg, struct dns_config *dns, bool *json)
+{
+	switch (c) {
+	case 'j':
+		*json = true;
+		return true;
+	case 'c':
+		dns->unbound_conf = arg;
+		return true;
+	case 't':
+		dns->trust_anchor = arg;
+		return true;
+	case 'F':
+		dns->forwarder = arg;
+		return true;
+	default:
+		return false;
+	}
+}
+
 enum cli_exit
 cli_exit_for_answer(const struct dns_answer *ans)
 {

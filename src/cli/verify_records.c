@@ -363,10 +363,7 @@ cmd_verify_records(int argc, char **argv)
 	static const struct option longopts[] = {
 	        {"cert", required_argument, NULL, 'C'},
 	        {"key", required_argument, NULL, 'K'},
-	        {"json", no_argument, NULL, 'j'},
-	        {"config", required_argument, NULL, 'c'},
-	        {"trust-anchor", required_argument, NULL, 't'},
-	        {"forwarder", required_argument, NULL, 'F'},
+	        CLI_DNS_LONGOPTS,
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -388,24 +385,14 @@ cmd_verify_records(int argc, char **argv)
 
 	/* argv[0] is "verify"; the type and the address are the positional arguments */
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (cli_dns_option(c, optarg, &o.dns, &o.json))
+			continue;
 		switch (c) {
 		case 'C':
 			cert = optarg;
 			break;
 		case 'K':
 			key = optarg;
-			break;
-		case 'j':
-			o.json = true;
-			break;
-		case 'c':
-			o.dns.unbound_conf = optarg;
-			break;
-		case 't':
-			o.dns.trust_anchor = optarg;
-			break;
-		case 'F':
-			o.dns.forwarder = optarg;
 			break;
 		case 'h':
 			verify_usage(stdout);

@@ -554,10 +554,7 @@ cmd_verify_tlsa(int argc, char **argv)
 		O_HELO,
 	};
 	static const struct option longopts[] = {
-	        {"json", no_argument, NULL, 'j'},
-	        {"config", required_argument, NULL, 'c'},
-	        {"trust-anchor", required_argument, NULL, 't'},
-	        {"forwarder", required_argument, NULL, 'F'},
+	        CLI_DNS_LONGOPTS,
 	        {"mx", required_argument, NULL, O_MX},
 	        {"port", required_argument, NULL, O_PORT},
 	        {"addr", required_argument, NULL, O_ADDR},
@@ -585,19 +582,9 @@ cmd_verify_tlsa(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "jc:t:F:h", longopts, NULL)) != -1) {
+		if (cli_dns_option(c, optarg, &o.dns, &o.json))
+			continue;
 		switch (c) {
-		case 'j':
-			o.json = true;
-			break;
-		case 'c':
-			o.dns.unbound_conf = optarg;
-			break;
-		case 't':
-			o.dns.trust_anchor = optarg;
-			break;
-		case 'F':
-			o.dns.forwarder = optarg;
-			break;
 		case O_MX:
 			o.mx_domain = optarg;
 			break;
