@@ -47,8 +47,8 @@ struct pgpkey {
 #define IMPORT_FLAGS (RNP_LOAD_SAVE_PUBLIC_KEYS | RNP_LOAD_SAVE_SECRET_KEYS)
 
 /* A fresh librnp context whose error stream goes nowhere (librnp owns the fd afterwards). */
-static rnp_ffi_t
-ffi_new(struct why *why)
+rnp_ffi_t
+pgpkey_ffi_new(struct why *why)
 {
 	rnp_ffi_t ffi = NULL;
 	int fd;
@@ -174,7 +174,7 @@ pgpkey_parse(const uint8_t *data, size_t len, struct why *why)
 		why_set(why, "empty key data");
 		return NULL;
 	}
-	if ((ffi = ffi_new(why)) == NULL)
+	if ((ffi = pgpkey_ffi_new(why)) == NULL)
 		return NULL;
 	if (!ffi_import(ffi, data, len, why) || (primary = ffi_one_primary(ffi, why)) == NULL) {
 		rnp_ffi_destroy(ffi);
@@ -562,7 +562,8 @@ pgpkey_export_minimal(const struct pgpkey *key, struct buf *out, struct why *why
 	 */
 	if (!key_export(key->primary, &full, why))
 		goto done;
-	if ((scratch = ffi_new(why)) == NULL || !ffi_import(scratch, full.data, full.len, why) ||
+	if ((scratch = pgpkey_ffi_new(why)) == NULL ||
+	    !ffi_import(scratch, full.data, full.len, why) ||
 	    (primary = ffi_one_primary(scratch, why)) == NULL)
 		goto done;
 	if (rnp_key_remove_signatures(primary,

@@ -71,6 +71,14 @@ const char *pgpkey_usable_name(enum pgpkey_usable u);
 
 /* librnp's key handle (rnp_key_handle_t in <rnp/rnp.h>); opaque here. */
 struct rnp_key_handle_st;
+struct rnp_ffi_st;
+
+/*
+ * A fresh librnp context (RNP_KEYSTORE_GPG) whose error log goes to
+ * /dev/null; NULL and a reason on failure.  Free with rnp_ffi_destroy.
+ */
+struct rnp_ffi_st *pgpkey_ffi_new(struct why *why);
+
 /*
  * The librnp handle of the (sub)key that encrypts at `now`, the one pgpkey_check and
  * pgpkey_info_get choose; NULL if there is none.  It lives in the key's own librnp context

@@ -67,6 +67,7 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/escape.h"
+#include "util/sslerr.h"
 
 #define OUT_BUFFER     16384 /* output bytes gathered before a write to `out` */
 #define BOUNDARY_BYTES 16    /* random bytes in a boundary (32 hex digits) */
@@ -80,35 +81,6 @@ _Static_assert(sizeof(BOUNDARY_PREFIX) + 2 * BOUNDARY_BYTES <= PGPMIME_BOUNDARY_
 #define PREAMBLE "This is an OpenPGP/MIME encrypted message (RFC 4880 and 3156)\r\n"
 
 /* ---- reasons -------------------------------------------------------------------------- */
-
-/* Render the earliest OpenSSL error (with its data) after `what`, then clear the queue. */
-static bool
-why_openssl(struct why *why, const char *what)
-{
-	const char *data = NULL, *reason;
-	char sys[128];
-	unsigned long e;
-	int flags = 0;
-	struct buf esc = BUF_INIT;
-
-	e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags);
-	if (e == 0) {
-		why_set(why, "%s", what);
-	} else {
-		/* system errors (errno, as the entity BIO raises them) have no reason string */
-		reason = ERR_SYSTEM_ERROR(e) ? strerror_r(ERR_GET_REASON(e), sys, sizeof(sys))
-		                             : ERR_reason_error_string(e);
-		if (reason == NULL)
-			reason = ERR_lib_error_string(e);
-		if (data != NULL && *data != '\0' && (flags & ERR_TXT_STRING))
-			escape_append(&esc, data, strlen(data), 120);
-		why_set(why, "%s: %s%s%s%s", what, reason != NULL ? reason : "unknown error",
-		        esc.len ? " (" : "", buf_str(&esc), esc.len ? ")" : "");
-	}
-	buf_release(&esc);
-	ERR_clear_error();
-	return false;
-}
 
 /* ---- the streams librnp reads and writes ------------------------------------------------ */
 
@@ -254,23 +226,6 @@ boundary_valid(const char *s)
 	return n >= 1 && n <= BOUNDARY_LIMIT && s[n - 1] != ' ';
 }
 
-/* A fresh librnp context whose error log goes nowhere (librnp owns the descriptor then). */
-static rnp_ffi_t
-ffi_new(struct why *why)
-{
-	rnp_ffi_t ffi = NULL;
-	int fd;
-
-	if (rnp_ffi_create(&ffi, RNP_KEYSTORE_GPG, RNP_KEYSTORE_GPG) != RNP_SUCCESS) {
-		why_set(why, "cannot create an OpenPGP context");
-		return NULL;
-	}
-	fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (fd >= 0 && rnp_ffi_set_log_fd(ffi, fd) != RNP_SUCCESS)
-		close(fd);
-	return ffi;
-}
-
 /*
  * Add every key's encryption (sub)key to op; handles[] receives them (the
  * caller destroys them after the operation).  False and a reason (numbered
@@ -369,7 +324,7 @@ pgpmime_encrypt(BIO *in, const struct pgpkey *const *keys, size_t n_keys, const 
 	s->at_bol = true;
 	handles = xcalloc(n_keys, sizeof(*handles));
 
-	if ((ffi = ffi_new(why)) == NULL)
+	if ((ffi = pgpkey_ffi_new(why)) == NULL)
 		goto done;
 	if (rnp_input_from_callback(&input, entity_read, NULL, s) != RNP_SUCCESS ||
 	    rnp_output_to_callback(&output, armour_write, NULL, s) != RNP_SUCCESS ||

@@ -42,6 +42,7 @@
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/escape.h"
+#include "util/sslerr.h"
 
 #define COPY_CHUNK     32768 /* entity bytes read from `in` at a time */
 #define B64_IN_LINE    57    /* bytes per output line: 57 bytes make 76 base64 characters */
@@ -49,35 +50,6 @@
 #define B64_OUT_BUFFER 4992  /* 64 lines are written to `out` at a time */
 
 static const struct smime_opts smime_defaults = {SMIME_AES256_CBC, SMIME_RSA_PKCS1};
-
-/* Render the earliest OpenSSL error (with its data) after `what`, then clear the queue. */
-static bool
-why_openssl(struct why *why, const char *what)
-{
-	const char *data = NULL, *reason;
-	char sys[128];
-	unsigned long e;
-	int flags = 0;
-	struct buf esc = BUF_INIT;
-
-	e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags);
-	if (e == 0) {
-		why_set(why, "%s", what);
-	} else {
-		/* system errors (errno, as our entity BIO raises them) have no reason string */
-		reason = ERR_SYSTEM_ERROR(e) ? strerror_r(ERR_GET_REASON(e), sys, sizeof(sys))
-		                             : ERR_reason_error_string(e);
-		if (reason == NULL)
-			reason = ERR_lib_error_string(e);
-		if (data != NULL && *data != '\0' && (flags & ERR_TXT_STRING))
-			escape_append(&esc, data, strlen(data), 120);
-		why_set(why, "%s: %s%s%s%s", what, reason != NULL ? reason : "unknown error",
-		        esc.len ? " (" : "", buf_str(&esc), esc.len ? ")" : "");
-	}
-	buf_release(&esc);
-	ERR_clear_error();
-	return false;
-}
 
 /* ---- base64 in 76-column CRLF lines: a write-only filter BIO ------------------------- */
 
