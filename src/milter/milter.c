@@ -70,6 +70,7 @@ runtime_new(struct config *cfg, struct why *why)
 		rt->pkix = NULL;
 	}
 	rt->certs = cert_cache_new(cfg->cache_size);
+	rt->pgpkeys = pgpkey_cache_new(cfg->cache_size);
 	rt->refs = 1;
 	return rt;
 }
@@ -80,6 +81,7 @@ runtime_free(struct runtime *rt)
 	dns_resolver_free(rt->res);
 	X509_STORE_free(rt->pkix);
 	cert_cache_free(rt->certs);
+	pgpkey_cache_free(rt->pgpkeys);
 	config_free(rt->cfg);
 	free(rt);
 }
@@ -169,7 +171,8 @@ struct msgctx {
 	struct message *msg;
 	size_t body_size;
 	bool oversize;
-	bool broken; /* the spool failed: tempfail at the end */
+	bool broken;    /* the spool failed: tempfail at the end */
+	bool looked_up; /* the recipients' keys were looked up */
 };
 
 static void
@@ -378,15 +381,17 @@ log_summary(SMFICTX *ctx, const struct msgctx *mc, const char *action, const cha
 	           mc->n_rcpt, action, reason);
 	for (i = 0; i < mc->n_rcpt; i++) {
 		const struct recipient *r = &mc->rcpt[i];
-
-		buf_printf(&line, " <%s>=", escape_str(&esc, r->address));
+		buf_printf(&line, " <%s>%s", escape_str(&esc, r->address),
+		           mc->looked_up ? "=" : "");
+		if (!mc->looked_up)
+			continue; /* decided before any lookup */
 		for (f = 0; f < N_FORMATS; f++) {
 			enum rcpt_state st = r->keys.state[f];
 
 			if (!cfg_list_has(&mc->rt->cfg->formats, key_format_name(f)))
 				continue;
-			buf_printf(&line, "%s%s:%s", f ? "," : "", key_format_name(f),
-			           rcpt_state_name(st));
+			buf_printf(&line, "%s%s:%s", line.data[line.len - 1] == '=' ? "" : ",",
+			           key_format_name(f), rcpt_state_name(st));
 			if (st == RCPT_KEY && r->matched[f])
 				buf_printf(&line, "(%s)", r->matched[f]);
 			else if (st != RCPT_KEY && r->detail[f][0])
@@ -439,6 +444,16 @@ spool_bio(const char *tmpdir, struct why *why)
 	return b;
 }
 
+/* qsort order of key references: by address. */
+static int
+ref_order(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t) * (struct pgpkey_ref *const *)a;
+	uintptr_t y = (uintptr_t) * (struct pgpkey_ref *const *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /* Encrypt the entity from `in` to every recipient in `format`, into `out`. */
 static bool
 encrypt_body(struct msgctx *mc, enum key_format format, BIO *in, BIO *out, char *ctype,
@@ -465,18 +480,30 @@ encrypt_body(struct msgctx *mc, enum key_format format, BIO *in, BIO *out, char 
 		snprintf(ctype, ctype_size, "%s", smime_content_type(&opts));
 		free(certs);
 	} else {
-		const struct pgpkey **keys = NULL;
+		struct pgpkey_ref **refs = NULL;
+		const struct pgpkey **keys;
 		char boundary[PGPMIME_BOUNDARY_MAX];
+		size_t k, m = 0;
 
 		for (i = 0; i < mc->n_rcpt; i++)
-			for (j = 0; j < (int)mc->rcpt[i].n_pgp; j++) {
-				keys = xreallocarray(keys, n + 1, sizeof(*keys));
-				keys[n++] = mc->rcpt[i].pgp[j];
+			for (k = 0; k < mc->rcpt[i].n_pgp; k++) {
+				refs = xreallocarray(refs, n + 1, sizeof(*refs));
+				refs[n++] = mc->rcpt[i].pgp[k];
 			}
+		/* lock each distinct key once, in address order: no deadlock between messages */
+		qsort(refs, n, sizeof(*refs), ref_order);
+		keys = xcalloc(n + 1, sizeof(*keys));
+		for (k = 0; k < n; k++)
+			if (k == 0 || refs[k] != refs[k - 1])
+				keys[m++] = pgpkey_ref_lock(refs[k]);
 		pgpmime_boundary(boundary);
-		ok = pgpmime_encrypt(in, keys, n, boundary, out, why);
+		ok = pgpmime_encrypt(in, keys, m, boundary, out, why);
+		for (k = 0; k < n; k++)
+			if (k == 0 || refs[k] != refs[k - 1])
+				pgpkey_ref_unlock(refs[k]);
 		pgpmime_content_type(ctype, ctype_size, boundary);
 		free(keys);
+		free(refs);
 	}
 	return ok;
 }
@@ -557,6 +584,7 @@ on_eom(SMFICTX *ctx)
 	const char *reason;
 	struct why why;
 	sfsistat rc = SMFIS_CONTINUE;
+	char reply[160];
 
 	if (mc == NULL)
 		return SMFIS_CONTINUE;
@@ -571,8 +599,10 @@ on_eom(SMFICTX *ctx)
 	in.encryption = enc == MIME_CLEAR ? MSG_CLEAR : MSG_ALREADY_ENCRYPTED;
 	in.direction = direction(mc);
 	in.oversize = mc->oversize;
-	if (policy_needs_keys(mc->rt->cfg, &in))
+	if (policy_needs_keys(mc->rt->cfg, &in)) {
 		recipients_lookup(mc->rt, mc->rcpt, mc->n_rcpt);
+		mc->looked_up = true;
+	}
 	states = xcalloc(mc->n_rcpt ? mc->n_rcpt : 1, sizeof(*states));
 	for (i = 0; i < mc->n_rcpt; i++)
 		states[i] = mc->rcpt[i].keys;
@@ -587,7 +617,8 @@ on_eom(SMFICTX *ctx)
 		break;
 	case ACTION_TEMPFAIL:
 		log_summary(ctx, mc, "tempfail", reason);
-		smfi_setreply(ctx, "451", "4.7.0", "danemail: recipient key lookup; try later");
+		snprintf(reply, sizeof(reply), "danemail: %s; try later", reason);
+		smfi_setreply(ctx, "451", "4.7.0", reply);
 		rc = SMFIS_TEMPFAIL;
 		break;
 	case ACTION_ENCRYPT_SMIME:

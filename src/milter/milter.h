@@ -13,7 +13,7 @@
 
 #include "config.h"
 #include "dane/certcache.h"
-#include "mail/pgpkey.h"
+#include "mail/pgpkeycache.h"
 #include "dns/resolver.h"
 #include "policy.h"
 #include "util/why.h"
@@ -22,9 +22,10 @@
 struct runtime {
 	struct config *cfg;
 	struct dns_resolver *res;
-	X509_STORE *pkix;         /* for SMIMEA usage 1; NULL if ca_file is unreadable */
-	struct cert_cache *certs; /* parsed certificates by DER */
-	int refs;                 /* guarded by the runtime lock */
+	X509_STORE *pkix;             /* for SMIMEA usage 1; NULL if ca_file is unreadable */
+	struct cert_cache *certs;     /* parsed certificates by DER */
+	struct pgpkey_cache *pgpkeys; /* parsed OpenPGP keys by their bytes */
+	int refs;                     /* guarded by the runtime lock */
 };
 
 /* Build a runtime from cfg (which it takes over); NULL and a reason on failure. */
@@ -45,9 +46,9 @@ extern struct smfiDesc milter_desc;
 /* One envelope recipient and what its lookups found, per format. */
 struct recipient {
 	char *address;
-	struct rcpt_keys keys;  /* the state in each format */
-	STACK_OF(X509) * certs; /* S/MIME: the usable certificates */
-	struct pgpkey **pgp;    /* OpenPGP: the usable keys */
+	struct rcpt_keys keys;   /* the state in each format */
+	STACK_OF(X509) * certs;  /* S/MIME: the usable certificates */
+	struct pgpkey_ref **pgp; /* OpenPGP: the usable keys (cached, shared) */
 	size_t n_pgp;
 	const char *matched[N_FORMATS]; /* "exact" or "lower-cased": which owner answered */
 	char detail[N_FORMATS][160];    /* why there is no key / what failed (escaped) */

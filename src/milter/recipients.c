@@ -12,7 +12,7 @@
 #include "dane/smimea.h"
 #include "dns/owner.h"
 #include "dns/rr.h"
-#include "mail/pgpkey.h"
+#include "mail/pgpkeycache.h"
 #include "milter.h"
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -30,7 +30,7 @@ recipient_clear(struct recipient *r)
 		sk_X509_pop_free(r->certs, X509_free);
 	r->certs = NULL;
 	for (i = 0; i < r->n_pgp; i++)
-		pgpkey_free(r->pgp[i]);
+		pgpkey_ref_release(r->pgp[i]);
 	free(r->pgp);
 	r->pgp = NULL;
 	r->n_pgp = 0;
@@ -58,29 +58,54 @@ recipient_set_all(struct recipient *r, enum rcpt_state state, const char *detail
 	}
 }
 
-/* OPENPGPKEY: every record whose key parses and passes pgpkey_check. */
+/*
+ * OPENPGPKEY: every record whose key parses and passes pgpkey_check.  The
+ * user ID must contain the address (RFC 7929 section 5.3); when the key was
+ * found under the lower-cased local part, the lower-cased address is what
+ * its user ID is expected to hold.
+ */
 static size_t
 usable_pgpkeys(struct runtime *rt, struct recipient *r, const struct dns_answer *ans, time_t now)
 {
+	const char *uid_address = NULL;
+	char *lowered = NULL;
 	size_t i;
 	struct why why;
 
-	for (i = 0; i < ans->n_rrs; i++) {
-		struct pgpkey *key = pgpkey_parse(ans->rrs[i].rdata, ans->rrs[i].len, &why);
+	if (rt->cfg->openpgp_require_uid) {
+		uid_address = r->address;
+		if (r->matched[FORMAT_OPENPGP] &&
+		    strcmp(r->matched[FORMAT_OPENPGP], "exact") != 0) {
+			char *at;
 
-		if (key == NULL) {
+			lowered = xstrdup(r->address);
+			at = strrchr(lowered, '@');
+			for (char *p = lowered; p < at; p++)
+				if (*p >= 'A' && *p <= 'Z')
+					*p = (char)(*p + 32);
+			uid_address = lowered;
+		}
+	}
+	for (i = 0; i < ans->n_rrs; i++) {
+		struct pgpkey_ref *ref =
+		        pgpkey_cache_get(rt->pgpkeys, ans->rrs[i].rdata, ans->rrs[i].len, &why);
+		enum pgpkey_usable usable;
+
+		if (ref == NULL) {
 			set_detail(r, FORMAT_OPENPGP, why.msg);
 			continue;
 		}
-		if (pgpkey_check(key, rt->cfg->openpgp_require_uid ? r->address : NULL, now,
-		                 &why) != PGPKEY_USABLE_OK) {
+		usable = pgpkey_check(pgpkey_ref_lock(ref), uid_address, now, &why);
+		pgpkey_ref_unlock(ref);
+		if (usable != PGPKEY_USABLE_OK) {
 			set_detail(r, FORMAT_OPENPGP, why.msg);
-			pgpkey_free(key);
+			pgpkey_ref_release(ref);
 			continue;
 		}
 		r->pgp = xreallocarray(r->pgp, r->n_pgp + 1, sizeof(*r->pgp));
-		r->pgp[r->n_pgp++] = key;
+		r->pgp[r->n_pgp++] = ref;
 	}
+	free(lowered);
 	return r->n_pgp;
 }
 

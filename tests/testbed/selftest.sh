@@ -163,6 +163,12 @@ dns_checks() {
 	expect TXT tampered.$s "DATA bogus" '"tampered"'
 	expect OPENPGPKEY "$TB_BOB_OPENPGPKEY_OWNER" "DATA secure" "$TB_BOB_OPENPGPKEY_B64"
 	expect OPENPGPKEY "$TB_CAROL_OPENPGPKEY_OWNER" "DATA secure" "$TB_CAROL_OPENPGPKEY_B64"
+	local pk po pb
+	for pk in DAVE EXPIRED REVOKED SIGNONLY WRONGUID GARBAGE; do
+		po=TB_${pk}_OPENPGPKEY_OWNER pb=TB_${pk}_OPENPGPKEY_B64
+		expect OPENPGPKEY "${!po}" "DATA secure" "${!pb}"
+	done
+	expect SMIMEA "${TB_DAVE_OPENPGPKEY_OWNER%%.*}._smimecert.$s" "NXDOMAIN secure"
 	expect A nonexistent.$s "NXDOMAIN secure"
 	expect SMIMEA "$(printf '%056d' 0)._smimecert.$s" "NXDOMAIN secure"
 	expect A chain.$s "DATA secure" "127.0.1.1"
@@ -258,6 +264,7 @@ key_matches() { # the private key belongs to the certificate
 		"$(openssl pkey -in "$2" -pubout)" ]
 }
 
+# shellcheck disable=SC2016 # single-quoted awk programs for show_keys
 file_checks() {
 	echo "# == certificates and keys"
 	check "bob-rsa: RSA 2048, email SAN, keyEncipherment, emailProtection" \
@@ -336,9 +343,56 @@ file_checks() {
 			grep -c '^:signature packet' | grep -qx 2"
 	check "bob.sec.asc holds a secret key" grep -q 'BEGIN PGP PRIVATE KEY BLOCK' "$TB_BOB_PGP_SEC"
 	check "carol.sec.asc holds a secret key" grep -q 'BEGIN PGP PRIVATE KEY BLOCK' "$TB_CAROL_PGP_SEC"
-	check "GNUPGHOME has both secret keys, mode 700" bash -c \
+	# show_keys FILE AWK-PROGRAM: gpg --show-keys --with-colons of the file
+	# satisfies it (the programs below are single-quoted awk on purpose)
+	show_keys() {
+		gpg --batch --with-colons --show-keys "$1" 2>/dev/null | awk -F: "$2"
+	}
+	check "dave.pub: ed25519 primary + cv25519 encryption subkey, uid dave@secure.test" \
+		show_keys "$TB_DAVE_PGP_PUB" '$1=="pub" && $17=="ed25519" {p=1}
+			$1=="sub" && $17=="cv25519" && $12 ~ /e/ {s=1}
+			$1=="uid" && $10 ~ /<dave@secure.test>/ {u=1} END {exit !(p && s && u)}'
+	check "expired.pub: created 2020-01-01, expired 2020-01-02 (validity e), with its subkey" \
+		show_keys "$TB_EXPIRED_PGP_PUB" '$1=="pub" && $2=="e" && $6==1577836800 && $7==1577923200 {p=1}
+			$1=="sub" && $12 ~ /e/ {s=1} END {exit !(p && s)}'
+	check "revoked.pub: revoked (validity r), carries the key revocation signature (0x20)" \
+		bash -c "gpg --batch --with-colons --show-keys '$TB_REVOKED_PGP_PUB' 2>/dev/null |
+			grep -q '^pub:r:' && gpg --batch --list-packets '$TB_REVOKED_PGP_PUB' 2>/dev/null |
+			grep -q 'sigclass 0x20'"
+	check "signonly.pub: ed25519 primary, no subkey, nothing may encrypt" \
+		show_keys "$TB_SIGNONLY_PGP_PUB" '$1=="pub" && $17=="ed25519" && $12 !~ /[eE]/ {p=1}
+			$1=="sub" {s=1} END {exit !(p && !s)}'
+	check "wronguid.pub: valid, encryption subkey, one user ID: <someone@else.test>" \
+		show_keys "$TB_WRONGUID_PGP_PUB" '$1=="pub" && $2!~/[er]/ {p=1}
+			$1=="sub" && $12 ~ /e/ {s=1} $1=="uid" {n++; if ($10=="<someone@else.test>") u=1}
+			END {exit !(p && s && u && n==1)}'
+	check "garbage record: not an OpenPGP key (gpg finds none)" bash -c \
+		"! gpg --batch --with-colons --show-keys '$TB_GARBAGE_PGP_BIN' 2>/dev/null | grep -q '^pub'"
+	local k b pub
+	for k in DAVE EXPIRED REVOKED SIGNONLY WRONGUID GARBAGE; do
+		b=TB_${k}_OPENPGPKEY_B64 pub=TB_${k}_PGP_PUB
+		[[ $k == GARBAGE ]] && pub=TB_GARBAGE_PGP_BIN
+		check "OPENPGPKEY base64 of ${k,,} is ${!pub##*/}" [ "$(base64 -w0 "${!pub}")" = "${!b}" ]
+		b=TB_${k}_OPENPGPKEY_OWNER
+		check "${k,,}'s OPENPGPKEY owner is SHA2-256('${k,,}') (sha256sum), first 28 octets" \
+			[ "${!b}" = "$(printf '%s' "${k,,}" | sha256sum | cut -c1-56)._openpgpkey.secure.test" ]
+	done
+	check "dave.pub, wronguid.pub are minimal (one self-signature per key)" bash -c \
+		"for f in '$TB_DAVE_PGP_PUB' '$TB_WRONGUID_PGP_PUB'; do
+			gpg --batch --list-packets \"\$f\" 2>/dev/null | grep -c '^:signature packet' | grep -qx 2 || exit 1
+		 done"
+	check "dave.sec.asc, wronguid.sec.asc hold secret keys" bash -c \
+		"grep -q 'BEGIN PGP PRIVATE KEY BLOCK' '$TB_DAVE_PGP_SEC' &&
+		 grep -q 'BEGIN PGP PRIVATE KEY BLOCK' '$TB_WRONGUID_PGP_SEC'"
+	check "GNUPGHOME has all seven secret keys, mode 700" bash -c \
 		"[ \$(stat -c %a '$TB_GNUPGHOME') = 700 ] &&
-		 [ \$(${gpgq[*]} --list-secret-keys 2>/dev/null | grep -c '^sec') = 2 ]"
+		 [ \$(${gpgq[*]} --list-secret-keys 2>/dev/null | grep -c '^sec') = 7 ]"
+	check "round trip: gpg encrypts to dave and decrypts with his key" bash -c \
+		"echo hello | ${gpgq[*]} --trust-model always -q -e -r dave@secure.test |
+		 ${gpgq[*]} -q -d 2>/dev/null | grep -qx hello"
+	check "round trip: gpg encrypts to carol (RSA) and decrypts with her key" bash -c \
+		"echo hello | ${gpgq[*]} --trust-model always -q -e -r carol@secure.test |
+		 ${gpgq[*]} -q -d 2>/dev/null | grep -qx hello"
 	check "round trip: gpg encrypts to bob and decrypts with his key" bash -c \
 		"echo hello | ${gpgq[*]} --trust-model always -q -e -r bob@secure.test |
 		 ${gpgq[*]} -q -d 2>/dev/null | grep -qx hello"

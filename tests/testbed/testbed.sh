@@ -378,42 +378,96 @@ smtp_servers() {
 }
 
 # ---------------------------------------------------------------------------
-# OpenPGP keys: bob (Curve25519, gpg's future-default: ed25519 + cv25519
-# encryption subkey) and carol (RSA-3072 primary + RSA-3072 encryption
-# subkey), in one GNUPGHOME, no passphrase. The agent is killed at the end.
-# Runs in the background while the rest is built; output to pgp/gen.log.
+# OpenPGP keys, all in one GNUPGHOME, no passphrase:
+#   bob, dave   Curve25519 (gpg's future-default: ed25519 + cv25519 encryption
+#               subkey)
+#   carol       RSA-3072 primary + RSA-3072 encryption subkey
+# and the OPENPGPKEY edge cases, all Curve25519 (fast):
+#   expired     made with a faked clock on 2020-01-01, 1-day expiry
+#   revoked     carries a key revocation signature (gpg's own revocation
+#               certificate from openpgp-revocs.d, imported)
+#   signonly    ed25519 primary, signing only: nothing may encrypt
+#   wronguid    valid, but its only user ID is <someone@else.test>
+# (garbage@secure.test's record is no key at all: random bytes, see
+# start.) Exports are minimal (export-minimal); secret keys are exported for
+# those a test decrypts with (bob, carol, dave, wronguid). The agent is
+# killed at the end. Runs in the background while the rest is built; output
+# to pgp/gen.log. Carol's RSA key (~1.5 s) is made beside the others.
 # ---------------------------------------------------------------------------
+PGP_KEYS=(bob carol dave expired revoked signonly wronguid)
+PGP_SECRETS=(bob carol dave wronguid)
+# The user ID each key is looked up by in gpg (wronguid's names another address).
+pgp_uid() {
+	case $1 in
+	wronguid) printf '<someone@else.test>\n' ;;
+	*) printf '<%s@secure.test>\n' "$1" ;;
+	esac
+}
+
+# shellcheck disable=SC2030,SC2031 # the subshell's own gh is meant to stay there
 gen_pgp() {
-	local p=$DIR/pgp gh=$DIR/pgp/gnupg fpr
+	local p=$DIR/pgp gh=$DIR/pgp/gnupg fpr carol_pid who uid
 	gpgb() {
 		gpg --homedir "$gh" --batch --no-tty --quiet --pinentry-mode loopback \
 			--passphrase '' "$@"
 	}
+	fpr_of() { # fpr_of USERID: the primary key's fingerprint
+		gpgb --with-colons --list-keys "$1" | awk -F: '$1 == "fpr" { print $10; exit }'
+	}
+	# Carol's slow RSA key in a GNUPGHOME of its own (two gpg processes on
+	# one keyring race: gpg 2.2 replaces the file while the other reads),
+	# imported into the main one at the end.
+	(
+		gh=$DIR/pgp/gnupg-rsa
+		gpgb --quick-gen-key 'Carol <carol@secure.test>' rsa3072 cert,sign 1y
+		gpgb --quick-add-key "$(fpr_of '<carol@secure.test>')" rsa3072 encr 1y
+		gpgb --armor --export-secret-keys '<carol@secure.test>' >"$DIR/pgp/carol.sec.asc"
+		gpgconf --homedir "$gh" --kill all
+	) &
+	carol_pid=$!
 	gpgb --quick-gen-key 'Bob <bob@secure.test>' future-default default 1y
-	gpgb --quick-gen-key 'Carol <carol@secure.test>' rsa3072 cert,sign 1y
-	fpr=$(gpgb --with-colons --list-keys '<carol@secure.test>' |
-		awk -F: '$1 == "fpr" { print $10; exit }')
-	gpgb --quick-add-key "$fpr" rsa3072 encr 1y
-	local who
-	for who in bob carol; do
-		gpgb --export --export-options export-minimal \
-			"<$who@secure.test>" >"$p/$who.pub"
-		gpgb --armor --export --export-options export-minimal \
-			"<$who@secure.test>" >"$p/$who.pub.asc"
-		gpgb --armor --export-secret-keys "<$who@secure.test>" \
-			>"$p/$who.sec.asc"
-		gpgb --with-colons --list-keys "<$who@secure.test>" |
-			awk -F: '$1 == "fpr" { print $10; exit }' >"$p/$who.fpr"
-		[[ -s $p/$who.pub && -s $p/$who.sec.asc && -s $p/$who.fpr ]]
+	gpgb --quick-gen-key 'Dave <dave@secure.test>' future-default default 1y
+	gpgb --faked-system-time '20200101T000000!' \
+		--quick-gen-key 'Expired <expired@secure.test>' future-default default 1d
+	gpgb --quick-gen-key 'Revoked <revoked@secure.test>' future-default default 1y
+	fpr=$(fpr_of '<revoked@secure.test>')
+	# gpg writes a revocation certificate at key generation, its armour
+	# header line prefixed with ':' against accidental import.
+	sed 's/^:-----BEGIN/-----BEGIN/' "$gh/openpgp-revocs.d/$fpr.rev" | gpgb --import
+	gpgb --quick-gen-key 'Signonly <signonly@secure.test>' ed25519 sign 1y
+	gpgb --quick-gen-key '<someone@else.test>' future-default default 1y
+	wait "$carol_pid"
+	rm -rf "$DIR/pgp/gnupg-rsa"
+	gpgb --import "$DIR/pgp/carol.sec.asc"
+	# ultimate trust, like the keys made here (gpg --list-keys says "u")
+	printf '%s:6:\n' "$(fpr_of '<carol@secure.test>')" | gpgb --import-ownertrust
+	for who in "${PGP_KEYS[@]}"; do
+		uid=$(pgp_uid "$who")
+		local clock=()
+		# An expired key exported today would lose its (expired) subkey.
+		[[ $who == expired ]] && clock=(--faked-system-time '20200101T120000!')
+		gpgb "${clock[@]}" --export --export-options export-minimal "$uid" >"$p/$who.pub"
+		gpgb "${clock[@]}" --armor --export --export-options export-minimal "$uid" \
+			>"$p/$who.pub.asc"
+		fpr_of "$uid" >"$p/$who.fpr"
+		[[ -s $p/$who.pub && -s $p/$who.fpr ]]
+	done
+	for who in "${PGP_SECRETS[@]}"; do
+		[[ $who == carol ]] && continue # exported above
+		gpgb --armor --export-secret-keys "$(pgp_uid "$who")" >"$p/$who.sec.asc"
+		[[ -s $p/$who.sec.asc ]]
 	done
 	chmod 600 "$p"/*.sec.asc
 	gpgconf --homedir "$gh" --kill all
 }
 
 kill_gpg_agent() {
-	if [[ -d $DIR/pgp/gnupg ]]; then
-		gpgconf --homedir "$DIR/pgp/gnupg" --kill all >/dev/null 2>&1 || true
-	fi
+	local gh
+	for gh in "$DIR/pgp/gnupg" "$DIR/pgp/gnupg-rsa"; do
+		if [[ -d $gh ]]; then
+			gpgconf --homedir "$gh" --kill all >/dev/null 2>&1 || true
+		fi
+	done
 }
 
 # ---------------------------------------------------------------------------
@@ -503,6 +557,14 @@ build_zones() {
 	SUBST[MAIL_TLSA_HEX]=$MAIL_TLSA_HEX
 	SUBST[BOB_PGP_B64]=$BOB_PGP_B64
 	SUBST[CAROL_PGP_B64]=$CAROL_PGP_B64
+	SUBST[GARBAGE_PGP_B64]=$GARBAGE_PGP_B64
+	SUBST[H_GARBAGE]=$(owner_label garbage)
+	local who up
+	for who in dave expired revoked signonly wronguid; do
+		up=${who^^}
+		SUBST[H_$up]=$(owner_label "$who")
+		SUBST[${up}_PGP_B64]=$(base64 -w0 "$DIR/pgp/$who.pub")
+	done
 	# SMTP servers of start-smtp: their port and TLSA association data
 	SUBST[SMTP_PORT]=$TB_SMTP_PORT
 	local name value
@@ -656,13 +718,14 @@ write_env() {
 
 		# OpenPGP.
 		env_line TB_GNUPGHOME "$p/gnupg"
-		for n in bob:BOB carol:CAROL; do
-			v=${n#*:}
-			env_line "TB_${v}_PGP_PUB" "$p/${n%%:*}.pub"
-			env_line "TB_${v}_PGP_PUB_ASC" "$p/${n%%:*}.pub.asc"
-			env_line "TB_${v}_PGP_SEC" "$p/${n%%:*}.sec.asc"
-			env_line "TB_${v}_PGP_FPR" "$(<"$p/${n%%:*}.fpr")"
+		for n in "${PGP_KEYS[@]}"; do
+			v=${n^^}
+			env_line "TB_${v}_PGP_PUB" "$p/$n.pub"
+			env_line "TB_${v}_PGP_PUB_ASC" "$p/$n.pub.asc"
+			[[ ! -e $p/$n.sec.asc ]] || env_line "TB_${v}_PGP_SEC" "$p/$n.sec.asc"
+			env_line "TB_${v}_PGP_FPR" "$(<"$p/$n.fpr")"
 		done
+		env_line TB_GARBAGE_PGP_BIN "$p/garbage.bin"
 
 		# Expected DNS names and values (names without the trailing dot).
 		env_line TB_BOB_SMIMEA_OWNER "${SUBST[H_BOB]}._smimecert.secure.test"
@@ -681,6 +744,11 @@ write_env() {
 		env_line TB_BOB_OPENPGPKEY_B64 "$BOB_PGP_B64"
 		env_line TB_CAROL_OPENPGPKEY_OWNER "${SUBST[H_CAROL]}._openpgpkey.secure.test"
 		env_line TB_CAROL_OPENPGPKEY_B64 "$CAROL_PGP_B64"
+		for n in dave expired revoked signonly wronguid garbage; do
+			v=${n^^}
+			env_line "TB_${v}_OPENPGPKEY_OWNER" "${SUBST[H_$v]}._openpgpkey.secure.test"
+			env_line "TB_${v}_OPENPGPKEY_B64" "${SUBST[${v}_PGP_B64]}"
+		done
 		env_line TB_MAIL_TLSA_OWNER "_25._tcp.mail.secure.test"
 		env_line TB_MAIL_TLSA_HEX "$MAIL_TLSA_HEX"
 
@@ -833,8 +901,8 @@ cmd_start() {
 	kill_gpg_agent
 	local g
 	for g in "${GENERATED[@]}"; do rm -rf "${DIR:?}/$g"; done
-	mkdir -p "$DIR/tmp" "$DIR/pgp/gnupg"
-	chmod 700 "$DIR/pgp/gnupg"
+	mkdir -p "$DIR/tmp" "$DIR/pgp/gnupg" "$DIR/pgp/gnupg-rsa"
+	chmod 700 "$DIR/pgp/gnupg" "$DIR/pgp/gnupg-rsa"
 
 	trap start_cleanup EXIT
 
@@ -869,6 +937,11 @@ cmd_start() {
 	SMTPCERT_PID=
 	BOB_PGP_B64=$(base64 -w0 "$DIR/pgp/bob.pub")
 	CAROL_PGP_B64=$(base64 -w0 "$DIR/pgp/carol.pub")
+	# garbage.secure.test: an OPENPGPKEY record that is no key at all. The
+	# first byte is ASCII (bit 7 clear: no OpenPGP packet starts so), the
+	# rest random.
+	{ printf 'not a key: '; head -c 48 /dev/urandom; } >"$DIR/pgp/garbage.bin"
+	GARBAGE_PGP_B64=$(base64 -w0 "$DIR/pgp/garbage.bin")
 
 	step "OpenPGP keys done, building and signing zones"
 	# 4. Zones: fill templates, sign, tamper, check.
