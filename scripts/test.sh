@@ -3,6 +3,8 @@
 #
 # Two builds: a release-like one with warnings as errors, and one with
 # AddressSanitizer + UndefinedBehaviorSanitizer; the whole suite runs in both.
+# Then the Debian package is built, installed, used and purged
+# (scripts/test-package.sh).
 # Also fails on code that is not clang-formatted.  Idempotent.  The last line
 # is "N passed, N failed" counting every test case (TAP subtests included).
 set -eu
@@ -48,11 +50,21 @@ for dir in build build-asan; do
 	meson test -C "$dir" --print-errorlogs --num-processes 2 || status=1
 done
 
+./scripts/test-package.sh -o build/package-test.tap || status=1
+
 # 4. one line that counts every case of both runs
-python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json <<'PY'
+python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json build/package-test.tap <<'PY'
 import json, re, sys
 passed = failed = skipped = 0
 for path in sys.argv[1:]:
+    if path.endswith(".tap"):  # a TAP file written by a script (test-package.sh)
+        try:
+            out = open(path, errors="replace").read()
+        except OSError:
+            continue
+        passed += len(re.findall(r"^ok \d+", out, re.M))
+        failed += len(re.findall(r"^not ok \d+", out, re.M)) + len(re.findall(r"^Bail out!", out, re.M))
+        continue
     for line in open(path, errors="replace"):
         try:
             t = json.loads(line)
