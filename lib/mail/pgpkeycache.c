@@ -19,8 +19,13 @@ struct pgpkey_ref {
 	uint8_t *data;
 	size_t len;
 	struct pgpkey *key;
-	pthread_mutex_t use; /* held while the key is in use */
-	atomic_int refs;     /* the cache holds one while the entry is listed */
+	pthread_mutex_t use; /* held while the key is in use, and for the memo */
+	/* the last check (under `use`): for this address, valid until memo_until */
+	char *memo_address;
+	time_t memo_at, memo_until;
+	enum pgpkey_usable memo_verdict;
+	struct why memo_why;
+	atomic_int refs; /* the cache holds one while the entry is listed */
 };
 
 struct pgpkey_cache {
@@ -58,6 +63,7 @@ pgpkey_cache_new(size_t max_entries)
 static void
 ref_destroy(struct pgpkey_ref *r)
 {
+	free(r->memo_address);
 	pgpkey_free(r->key);
 	pthread_mutex_destroy(&r->use);
 	free(r->data);
@@ -119,6 +125,32 @@ pgpkey_cache_get(struct pgpkey_cache *c, const uint8_t *data, size_t len, struct
 	c->count++;
 	pthread_mutex_unlock(&c->lock);
 	return r;
+}
+
+enum pgpkey_usable
+pgpkey_ref_check(struct pgpkey_ref *r, const char *address, time_t now, struct why *why)
+{
+	enum pgpkey_usable v;
+	const char *a = address ? address : "";
+
+	pthread_mutex_lock(&r->use);
+	if (r->memo_address && strcmp(r->memo_address, a) == 0 && now >= r->memo_at &&
+	    now < r->memo_until) {
+		v = r->memo_verdict;
+		if (why)
+			*why = r->memo_why;
+	} else {
+		v = pgpkey_check(r->key, address, now, &r->memo_why);
+		free(r->memo_address);
+		r->memo_address = xstrdup(a);
+		r->memo_at = now;
+		r->memo_until = now + PGPKEY_CHECK_MEMO;
+		r->memo_verdict = v;
+		if (why)
+			*why = r->memo_why;
+	}
+	pthread_mutex_unlock(&r->use);
+	return v;
 }
 
 const struct pgpkey *

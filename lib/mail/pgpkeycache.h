@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "mail/pgpkey.h"
 #include "util/why.h"
@@ -29,6 +30,15 @@ struct pgpkey_cache *pgpkey_cache_free(struct pgpkey_cache *cache);
 /* The key for these bytes, parsed on first use; NULL and a reason if they are no key. */
 struct pgpkey_ref *pgpkey_cache_get(struct pgpkey_cache *cache, const uint8_t *data, size_t len,
                                     struct why *why);
+/*
+ * pgpkey_check on the cached key, remembered for PGPKEY_CHECK_MEMO seconds
+ * per address (a check walks every signature through librnp: as costly as
+ * an encryption).  Locks the key itself.
+ */
+enum pgpkey_usable pgpkey_ref_check(struct pgpkey_ref *ref, const char *address, time_t now,
+                                    struct why *why);
+#define PGPKEY_CHECK_MEMO 60
+
 /* Exclusive use of the key until pgpkey_ref_unlock. */
 const struct pgpkey *pgpkey_ref_lock(struct pgpkey_ref *ref);
 void pgpkey_ref_unlock(struct pgpkey_ref *ref);

@@ -95,8 +95,7 @@ usable_pgpkeys(struct runtime *rt, struct recipient *r, const struct dns_answer 
 			set_detail(r, FORMAT_OPENPGP, why.msg);
 			continue;
 		}
-		usable = pgpkey_check(pgpkey_ref_lock(ref), uid_address, now, &why);
-		pgpkey_ref_unlock(ref);
+		usable = pgpkey_ref_check(ref, uid_address, now, &why);
 		if (usable != PGPKEY_USABLE_OK) {
 			set_detail(r, FORMAT_OPENPGP, why.msg);
 			pgpkey_ref_release(ref);
