@@ -8,21 +8,21 @@ here=$(cd "$(dirname "$0")" && pwd)
 testbed=${TESTBED:-$here/../testbed/testbed.sh}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/danemail-tb.XXXXXX")
 
-# Pick a free port pair (served, and one where nothing must listen).
+# Free port pairs (served, and one where nothing must listen), in order.
 port_free() {
 	! ss -Hlnu "sport = :$1" | grep -q . && ! ss -Hlnt "sport = :$1" | grep -q .
 }
-port=${TB_PORT:-}
-if [ -z "$port" ]; then
+candidates() {
+	local p
+	if [ -n "${TB_PORT:-}" ]; then
+		echo "$TB_PORT"
+		return
+	fi
 	for p in $(seq 53535 2 53735); do
-		if port_free "$p" && port_free "$((p + 1))"; then
-			port=$p
-			break
-		fi
+		if port_free "$p" && port_free "$((p + 1))"; then echo "$p"; fi
 	done
-fi
-[ -n "$port" ] || { echo "Bail out! no free port for the testbed"; exit 1; }
-export TB_PORT=$port TB_DOWN_PORT=${TB_DOWN_PORT:-$((port + 1))}
+}
+explicit_down=${TB_DOWN_PORT:-}
 
 cleanup() {
 	"$testbed" stop "$dir" >/dev/null 2>&1 || true
@@ -34,9 +34,22 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-if ! "$testbed" start "$dir" >"$dir.log" 2>&1; then
+# Another test may take a port between our check and NSD's bind: try the next.
+started=
+tries=0
+for port in $(candidates); do
+	export TB_PORT=$port TB_DOWN_PORT=${explicit_down:-$((port + 1))}
+	if "$testbed" start "$dir" >"$dir.log" 2>&1; then
+		started=1
+		break
+	fi
+	"$testbed" stop "$dir" >/dev/null 2>&1 || true
+	tries=$((tries + 1))
+	[ "$tries" -lt 5 ] && grep -qiE "busy|in use|something else answers" "$dir.log" || break
+done
+if [ -z "$started" ]; then
 	echo "Bail out! testbed did not start:"
-	sed 's/^/# /' "$dir.log"
+	sed 's/^/# /' "$dir.log" 2>/dev/null || echo "# no free port for the testbed"
 	rm -f "$dir.log"
 	exit 1
 fi
