@@ -11,9 +11,11 @@
 #include "dane/cert.h"
 #include "dane/certcache.h"
 #include "util/alloc.h"
+#include "util/lru.h"
 
 struct cc_entry {
-	struct cc_entry *hnext, *prev, *next;
+	struct cc_entry *hnext;
+	struct lru_link lru;
 	uint64_t hash;
 	uint8_t *der;
 	size_t len;
@@ -24,7 +26,7 @@ struct cert_cache {
 	pthread_mutex_t lock;
 	struct cc_entry **buckets;
 	size_t n_buckets, count, max;
-	struct cc_entry *head, *tail;
+	struct lru_list lru;
 };
 
 static uint64_t
@@ -53,31 +55,6 @@ cert_cache_new(size_t max_entries)
 }
 
 static void
-lru_unlink(struct cert_cache *c, struct cc_entry *e)
-{
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		c->head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		c->tail = e->prev;
-	e->prev = e->next = NULL;
-}
-
-static void
-lru_front(struct cert_cache *c, struct cc_entry *e)
-{
-	e->next = c->head;
-	if (c->head)
-		c->head->prev = e;
-	c->head = e;
-	if (c->tail == NULL)
-		c->tail = e;
-}
-
-static void
 entry_drop(struct cert_cache *c, struct cc_entry *e)
 {
 	struct cc_entry **pp = &c->buckets[e->hash & (c->n_buckets - 1)];
@@ -85,7 +62,7 @@ entry_drop(struct cert_cache *c, struct cc_entry *e)
 	while (*pp != e)
 		pp = &(*pp)->hnext;
 	*pp = e->hnext;
-	lru_unlink(c, e);
+	lru_unlink(&c->lru, &e->lru);
 	X509_free(e->cert);
 	free(e->der);
 	free(e);
@@ -107,8 +84,7 @@ cert_cache_get(struct cert_cache *c, const uint8_t *der, size_t len, struct why 
 		if (e->hash == h && e->len == len && memcmp(e->der, der, len) == 0)
 			break;
 	if (e) {
-		lru_unlink(c, e);
-		lru_front(c, e);
+		lru_touch(&c->lru, &e->lru);
 		X509_up_ref(e->cert);
 		cert = e->cert;
 		pthread_mutex_unlock(&c->lock);
@@ -121,8 +97,8 @@ cert_cache_get(struct cert_cache *c, const uint8_t *der, size_t len, struct why 
 		return NULL;
 	(void)X509_check_purpose(cert, -1, 0);
 	pthread_mutex_lock(&c->lock);
-	while (c->count >= c->max && c->tail)
-		entry_drop(c, c->tail);
+	while (c->count >= c->max && c->lru.tail)
+		entry_drop(c, LRU_ENTRY(c->lru.tail, struct cc_entry, lru));
 	e = xcalloc(1, sizeof(*e));
 	e->hash = h;
 	e->der = xmemdup(der, len);
@@ -131,7 +107,7 @@ cert_cache_get(struct cert_cache *c, const uint8_t *der, size_t len, struct why 
 	X509_up_ref(cert);
 	e->hnext = c->buckets[h & (c->n_buckets - 1)];
 	c->buckets[h & (c->n_buckets - 1)] = e;
-	lru_front(c, e);
+	lru_push_front(&c->lru, &e->lru);
 	c->count++;
 	pthread_mutex_unlock(&c->lock);
 	return cert;
@@ -142,8 +118,8 @@ cert_cache_free(struct cert_cache *c)
 {
 	if (c == NULL)
 		return NULL;
-	while (c->head)
-		entry_drop(c, c->head);
+	while (c->lru.head)
+		entry_drop(c, LRU_ENTRY(c->lru.head, struct cc_entry, lru));
 	free(c->buckets);
 	pthread_mutex_destroy(&c->lock);
 	free(c);

@@ -9,10 +9,11 @@
 
 #include "dns/cache.h"
 #include "util/alloc.h"
+#include "util/lru.h"
 
 struct cache_entry {
-	struct cache_entry *hnext;       /* hash chain */
-	struct cache_entry *prev, *next; /* LRU list, most recent first */
+	struct cache_entry *hnext; /* hash chain */
+	struct lru_link lru;       /* most recent first */
 	uint32_t hash;
 	time_t expires;
 	time_t stored;
@@ -23,7 +24,7 @@ struct dns_cache {
 	pthread_mutex_t lock;
 	struct cache_entry **buckets;
 	size_t n_buckets, count, max_entries;
-	struct cache_entry *head, *tail;
+	struct lru_list lru;
 	uint32_t max_ttl, bogus_ttl;
 };
 
@@ -93,32 +94,6 @@ dns_cache_new(size_t max_entries, uint32_t max_ttl, uint32_t bogus_ttl)
 }
 
 static void
-lru_unlink(struct dns_cache *c, struct cache_entry *e)
-{
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		c->head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		c->tail = e->prev;
-	e->prev = e->next = NULL;
-}
-
-static void
-lru_push_front(struct dns_cache *c, struct cache_entry *e)
-{
-	e->prev = NULL;
-	e->next = c->head;
-	if (c->head)
-		c->head->prev = e;
-	c->head = e;
-	if (c->tail == NULL)
-		c->tail = e;
-}
-
-static void
 entry_remove(struct dns_cache *c, struct cache_entry *e)
 {
 	struct cache_entry **pp = &c->buckets[e->hash & (c->n_buckets - 1)];
@@ -126,7 +101,7 @@ entry_remove(struct dns_cache *c, struct cache_entry *e)
 	while (*pp != e)
 		pp = &(*pp)->hnext;
 	*pp = e->hnext;
-	lru_unlink(c, e);
+	lru_unlink(&c->lru, &e->lru);
 	dns_answer_clear(&e->ans);
 	free(e);
 	c->count--;
@@ -158,8 +133,7 @@ dns_cache_get(struct dns_cache *c, const char *name, uint16_t type, time_t now,
 		if (e->expires <= now) {
 			entry_remove(c, e);
 		} else {
-			lru_unlink(c, e);
-			lru_push_front(c, e);
+			lru_touch(&c->lru, &e->lru);
 			dns_answer_copy(ans, &e->ans);
 			ans->ttl = (uint32_t)(e->expires - now);
 			hit = true;
@@ -197,8 +171,8 @@ dns_cache_put(struct dns_cache *c, const struct dns_answer *ans, time_t now)
 	pthread_mutex_lock(&c->lock);
 	if ((e = lookup(c, ans->qname, ans->qtype, hash)) != NULL)
 		entry_remove(c, e);
-	while (c->count >= c->max_entries && c->tail)
-		entry_remove(c, c->tail);
+	while (c->count >= c->max_entries && c->lru.tail)
+		entry_remove(c, LRU_ENTRY(c->lru.tail, struct cache_entry, lru));
 	e = xcalloc(1, sizeof(*e));
 	e->hash = hash;
 	e->stored = now;
@@ -206,7 +180,7 @@ dns_cache_put(struct dns_cache *c, const struct dns_answer *ans, time_t now)
 	dns_answer_copy(&e->ans, ans);
 	e->hnext = c->buckets[hash & (c->n_buckets - 1)];
 	c->buckets[hash & (c->n_buckets - 1)] = e;
-	lru_push_front(c, e);
+	lru_push_front(&c->lru, &e->lru);
 	c->count++;
 	pthread_mutex_unlock(&c->lock);
 }
@@ -227,8 +201,8 @@ dns_cache_free(struct dns_cache *c)
 {
 	if (c == NULL)
 		return NULL;
-	while (c->head)
-		entry_remove(c, c->head);
+	while (c->lru.head)
+		entry_remove(c, LRU_ENTRY(c->lru.head, struct cache_entry, lru));
 	free(c->buckets);
 	pthread_mutex_destroy(&c->lock);
 	free(c);

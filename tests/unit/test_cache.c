@@ -1,6 +1,7 @@
 /*
  * test_cache.c - the answer cache: TTL expiry, negative answers kept,
- * failures never kept, BOGUS capped, case-insensitive names, LRU eviction.
+ * failures never kept, BOGUS capped, case-insensitive names, LRU eviction;
+ * and the certificate cache (certcache): one parse per DER, eviction, errors.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "dane/certcache.h"
 #include "dns/cache.h"
 #include "dns/rr.h"
 #include "util/alloc.h"
@@ -133,6 +138,69 @@ test_lru_eviction(void **state)
 	dns_cache_free(c);
 }
 
+/* A throw-away self-signed EC certificate as DER. */
+static uint8_t *
+make_der(const char *cn, size_t *len)
+{
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_NAME *name = X509_get_subject_name(x);
+	unsigned char *der = NULL;
+	int n;
+
+	assert_non_null(key);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(x, name);
+	X509_set_pubkey(x, key);
+	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+	n = i2d_X509(x, &der);
+	assert_true(n > 0);
+	*len = (size_t)n;
+	X509_free(x);
+	EVP_PKEY_free(key);
+	return der;
+}
+
+static void
+test_certcache(void **state)
+{
+	struct cert_cache *c = cert_cache_new(2);
+	size_t la, lb, lc;
+	uint8_t *a = make_der("a", &la), *b = make_der("b", &lb), *d = make_der("c", &lc);
+	X509 *x1, *x2, *x3;
+	struct why why;
+
+	(void)state;
+	x1 = cert_cache_get(c, a, la, &why);
+	x2 = cert_cache_get(c, a, la, &why);
+	assert_non_null(x1);
+	if (x1 != x2)
+		fail_msg("same DER twice: got two parses, want one cached certificate");
+	X509_free(x2);
+	/* b and c push a out (max 2): a third get of a parses again */
+	X509_free(cert_cache_get(c, b, lb, &why));
+	X509_free(cert_cache_get(c, d, lc, &why));
+	x3 = cert_cache_get(c, a, la, &why);
+	assert_non_null(x3);
+	assert_ptr_not_equal(x3, x1);
+	assert_int_equal(X509_cmp(x3, x1), 0);
+	X509_free(x1); /* still valid after eviction: reference counted */
+	X509_free(x3);
+	why.msg[0] = '\0';
+	assert_null(cert_cache_get(c, (const uint8_t *)"garbage", 7, &why));
+	assert_true(why.msg[0] != '\0');
+	x1 = cert_cache_get(NULL, b, lb, &why); /* no cache: just parses */
+	assert_non_null(x1);
+	X509_free(x1);
+	cert_cache_free(c);
+	OPENSSL_free(a);
+	OPENSSL_free(b);
+	OPENSSL_free(d);
+}
+
 int
 main(void)
 {
@@ -140,6 +208,7 @@ main(void)
 	        cmocka_unit_test(test_rows),
 	        cmocka_unit_test(test_case_and_type),
 	        cmocka_unit_test(test_lru_eviction),
+	        cmocka_unit_test(test_certcache),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
