@@ -345,6 +345,18 @@ owner_address_parse(struct owner_address *addr, const char *text, struct why *wh
 		owner_address_clear(addr);
 		return false;
 	}
+	/*
+	 * The owner name adds a 56-octet hash label and "_openpgpkey" (or the
+	 * shorter "_smimecert") to the domain: its wire form must still fit in
+	 * 255 octets (RFC 1035 2.3.4), or no such record can exist.
+	 */
+	if (1 + 2 * OWNER_HASH_OCTETS + 1 + 11 + addr->domain.len + 2 > 255) {
+		owner_address_clear(addr);
+		return why_set(why,
+		               "domain too long for an SMIMEA/OPENPGPKEY owner name "
+		               "(%d octets at most)",
+		               255 - 2 - (1 + 2 * OWNER_HASH_OCTETS) - (1 + 11));
+	}
 	return true;
 }
 

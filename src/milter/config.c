@@ -293,8 +293,8 @@ param_set(struct config *cfg, const struct param *p, const char *value, struct w
 		char *copy = xstrdup(value), *tok, *save = NULL;
 
 		list_clear(l);
-		for (tok = strtok_r(copy, " \t,", &save); tok;
-		     tok = strtok_r(NULL, " \t,", &save)) {
+		for (tok = strtok_r(copy, " \t\r\n\v\f,", &save); tok;
+		     tok = strtok_r(NULL, " \t\r\n\v\f,", &save)) {
 			l->items = xreallocarray(l->items, l->n + 1, sizeof(*l->items));
 			l->items[l->n++] = xstrdup(tok);
 		}

@@ -115,6 +115,8 @@ scan_domain_normalise(char *name, struct why *why)
 		name[--n] = '\0';
 	if (n == 0)
 		return why_set(why, "empty name");
+	if (name[n - 1] == '.')
+		return why_set(why, "empty label at the end of the name");
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)name[i];
 

@@ -323,7 +323,11 @@ test_owner_address_rejects(void **state)
 		buf_release(&out);
 	}
 
-	/* the limits themselves are allowed: 63-octet label, 253-character name */
+	/*
+	 * A domain may be a valid name of 249 characters and still too long for
+	 * an owner name: hash label (57 octets on the wire) + "_openpgpkey" (12)
+	 * + the domain must fit in 255 octets, so 184 characters is the most.
+	 */
 	buf_puts(&ok_name, "hugh@");
 	repeat(&ok_name, 'c', 63);
 	for (i = 0; i < 3; i++) {
@@ -333,12 +337,28 @@ test_owner_address_rejects(void **state)
 	buf_puts(&ok_name, ".");
 	{
 		struct owner_address addr;
-		struct why why;
+		struct why why = {""};
+		struct buf fits = BUF_INIT, owner = BUF_INIT;
 
-		/* 63 + 3 * 61 + 3 dots = 249 characters, 251 octets on the wire */
-		if (!owner_address_parse(&addr, buf_str(&ok_name), &why))
-			fail_msg("long but valid domain: %s", why.msg);
+		/* 63 + 3 * 61 + 3 dots = 249 characters: a valid name, but no owner fits */
+		if (owner_address_parse(&addr, buf_str(&ok_name), &why))
+			fail_msg("249-character domain: accepted, want refused (owner over 255)");
+		assert_non_null(strstr(why.msg, "too long"));
+		/* 63 + 1 + 61 + 1 + 58 = 184 characters: the longest that fits */
+		buf_puts(&fits, "hugh@");
+		repeat(&fits, 'c', 63);
+		buf_putc(&fits, '.');
+		repeat(&fits, 'd', 61);
+		buf_putc(&fits, '.');
+		repeat(&fits, 'e', 58);
+		if (!owner_address_parse(&addr, buf_str(&fits), &why))
+			fail_msg("184-character domain: %s", why.msg);
+		owner_name_append(&owner, &addr, OWNER_OPENPGPKEY, OWNER_CASE_EXACT);
+		if (!owner_check_domain(buf_str(&owner), &why))
+			fail_msg("owner of a 184-character domain: %s", why.msg);
 		owner_address_clear(&addr);
+		buf_release(&fits);
+		buf_release(&owner);
 	}
 	buf_release(&long_label);
 	buf_release(&long_name);
