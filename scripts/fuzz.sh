@@ -11,9 +11,10 @@
 # libclang-rt-14-dev (scripts/deps.sh).  Sets up build-fuzz if it is missing.
 #
 # Output: TAP on stdout, one line per target ("ok 3 - owner: 1234567 runs
-# (20576/s)"); the target's log is build-fuzz/fuzz-logs/NAME.log, and a crash,
-# leak or timeout leaves its input in build-fuzz/crashes/NAME-*.  Exit status
-# 1 if any target failed.
+# (20576/s)").  Each run keeps its logs in build-fuzz/fuzz-runs/ID/NAME.log
+# (runs may overlap: a CI run beside a long one); a crash, leak or timeout
+# leaves its input in build-fuzz/crashes/NAME-*.  Exit status 1 if any
+# target failed.
 #
 # Environment: FUZZ_JOBS targets at a time (default: the number of CPUs);
 # FUZZ_RUNS stops a target after that many executions even before SECONDS.
@@ -31,9 +32,8 @@ esac
 jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
 runs=${FUZZ_RUNS:-}
 build="build-fuzz"
-logdir=$build/fuzz-logs
 crashdir=$build/crashes
-work=$build/fuzz-corpus
+run=$build/fuzz-runs/$(date +%Y%m%d-%H%M%S)-$$
 
 if [ $# -gt 0 ]; then
 	targets="$*"
@@ -56,35 +56,34 @@ if ! command -v clang >/dev/null 2>&1; then
 	echo "Bail out! clang is missing (apt-get install clang libclang-rt-14-dev)"
 	exit 1
 fi
-mkdir -p "$build"
-if [ ! -f "$build/build.ninja" ]; then
-	if ! CC=clang meson setup "$build" -Dfuzz=true -Dtests=false \
-		-Db_sanitize=address,undefined -Db_lundef=false >"$build.setup.log" 2>&1; then
-		sed 's/^/# /' "$build.setup.log"
-		echo "Bail out! meson setup $build failed"
-		exit 1
-	fi
-fi
+mkdir -p "$build" "$crashdir" "$run"
+# One setup and build at a time (ninja does not lock its directory).
 names=""
 for t in $targets; do names="$names fuzz_$t"; done
-# shellcheck disable=SC2086
-if ! meson compile -C "$build" $names >"$build/fuzz-build.log" 2>&1; then
-	grep -E "error|FAILED" "$build/fuzz-build.log" | head -20 | sed 's/^/# /'
-	echo "Bail out! building the fuzz targets failed (see $build/fuzz-build.log)"
+if ! (
+	flock 9
+	if [ ! -f "$build/build.ninja" ]; then
+		CC=clang meson setup "$build" -Dfuzz=true -Dtests=false \
+			-Db_sanitize=address,undefined -Db_lundef=false || exit 1
+	fi
+	# shellcheck disable=SC2086
+	meson compile -C "$build" $names
+) >"$run/build.log" 2>&1 9>"$build/.fuzz-build.lock"; then
+	grep -E "error|ERROR|FAILED" "$run/build.log" | head -20 | sed 's/^/# /'
+	echo "Bail out! setting up or building the fuzz targets failed (see $run/build.log)"
 	exit 1
 fi
+# Logs of runs older than a week go.
+find "$build/fuzz-runs" -mindepth 1 -maxdepth 1 -type d -mtime +7 -exec rm -rf {} + 2>/dev/null || :
 
-mkdir -p "$logdir" "$crashdir" "$work"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 
-# Run one target to its end; its exit status goes to $logdir/NAME.rc.
+# Run one target to its end; its exit status goes to $run/NAME.rc.
 run_target() {
 	name=$1
-	corpus=$work/$name
-	rm -rf "$corpus" "$logdir/$name.rc"
+	corpus=$run/corpus/$name
 	mkdir -p "$corpus"
-	rm -f "$crashdir/$name"-*
 	if [ -d "tests/fuzz/corpus/$name" ]; then
 		find "tests/fuzz/corpus/$name" -maxdepth 1 -type f -exec cp {} "$corpus/" \;
 	fi
@@ -97,8 +96,8 @@ run_target() {
 	"$build/tests/fuzz/fuzz_$name" -max_total_time="$secs" ${runs:+-runs=$runs} \
 		-timeout=10 -rss_limit_mb=2048 -detect_leaks=1 -print_final_stats=1 \
 		-artifact_prefix="$crashdir/$name-" $quiet "$corpus" tests/fuzz/crashes \
-		>"$logdir/$name.log" 2>&1
-	echo $? >"$logdir/$name.rc"
+		>"$run/$name.log" 2>&1
+	echo $? >"$run/$name.rc"
 }
 
 # A pool of $jobs runs at a time, started in order.
@@ -116,23 +115,24 @@ for t in $targets; do
 	pids="$pids $!"
 done
 wait
+rm -rf "$run/corpus"
 
 echo "1..$n_targets"
 i=0
 status=0
 for t in $targets; do
 	i=$((i + 1))
-	rc=$(cat "$logdir/$t.rc" 2>/dev/null || echo 255)
-	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$logdir/$t.log" | tail -1)
-	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$logdir/$t.log" | tail -1)
-	crashes=$(find "$crashdir" -maxdepth 1 -name "$t-*" | head -3)
-	if [ "$rc" = 0 ] && [ -z "$crashes" ]; then
+	log=$run/$t.log
+	rc=$(cat "$run/$t.rc" 2>/dev/null || echo 255)
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+	if [ "$rc" = 0 ]; then
 		echo "ok $i - $t: ${execs:-?} runs (${rate:-?}/s)"
 	else
 		status=1
-		echo "not ok $i - $t: exit $rc after ${execs:-?} runs; log $logdir/$t.log"
-		for c in $crashes; do echo "# input: $c"; done
-		grep -E "ERROR: |SUMMARY: |invariant broken|runtime error" "$logdir/$t.log" |
+		echo "not ok $i - $t: exit $rc after ${execs:-?} runs; log $log"
+		sed -n 's/.*Test unit written to \(.*\)/# input: \1/p' "$log"
+		grep -E "ERROR: |SUMMARY: |invariant broken|runtime error" "$log" |
 			head -5 | sed 's/^/# /'
 	fi
 done
