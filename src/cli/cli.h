@@ -59,6 +59,10 @@ int cmd_verify_tlsa(int argc, char **argv);
 
 /* danemail scan ... (src/scan/scan.c) */
 int cmd_scan(int argc, char **argv);
+/* danemail report ... (src/scan/reportcmd.c) */
+int cmd_report(int argc, char **argv);
+/* danemail monitor ... (src/scan/monitor.c) */
+int cmd_monitor(int argc, char **argv);
 
 /*
  * The certificate chain (leaf first) a mail server presents on host:port:

@@ -28,6 +28,12 @@ usage(FILE *fp)
 	      "                check that DNS publishes this certificate or key\n"
 	      "  verify tlsa {HOST[:PORT] | --mx DOMAIN}\n"
 	      "                check a mail server against its TLSA records (RFC 7672)\n"
+	      "  scan DOMAIN... | --input FILE\n"
+	      "                measure the mail transport security of domains\n"
+	      "  report [--db URI | FILE.jsonl...] [-o FILE]\n"
+	      "                statistics and an HTML report of scan results\n"
+	      "  monitor [--db URI] DOMAIN... | --list FILE\n"
+	      "                scan, compare with the last scan, alert when DANE breaks\n"
 	      "\n"
 	      "  danemail COMMAND --help    options of a command\n"
 	      "  danemail --version\n"
@@ -111,6 +117,10 @@ main(int argc, char **argv)
 		return cmd_record(argc - 1, argv + 1);
 	if (strcmp(argv[1], "scan") == 0)
 		return cmd_scan(argc - 1, argv + 1);
+	if (strcmp(argv[1], "report") == 0)
+		return cmd_report(argc - 1, argv + 1);
+	if (strcmp(argv[1], "monitor") == 0)
+		return cmd_monitor(argc - 1, argv + 1);
 	if (strcmp(argv[1], "verify") == 0) {
 		if (argc > 2 && strcmp(argv[2], "tlsa") == 0)
 			return cmd_verify_tlsa(argc - 2, argv + 2);
