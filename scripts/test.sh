@@ -4,7 +4,8 @@
 # Two builds: a release-like one with warnings as errors, and one with
 # AddressSanitizer + UndefinedBehaviorSanitizer; the whole suite runs in both.
 # Then the Debian package is built, installed, used and purged
-# (scripts/test-package.sh).
+# (scripts/test-package.sh), and every fuzz target runs for FUZZ_SECONDS
+# (default 30; scripts/fuzz.sh).
 # Also fails on code that is not clang-formatted.  Idempotent.  The last line
 # is "N passed, N failed" counting every test case (TAP subtests included).
 set -eu
@@ -52,8 +53,15 @@ done
 
 ./scripts/test-package.sh -o build/package-test.tap || status=1
 
-# 4. one line that counts every case of both runs
-python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json build/package-test.tap <<'PY'
+# 4. every fuzz target for a bounded time over its seed corpus and the
+# reproducers of old bugs: a crash, leak or timeout fails the run
+if ! ./scripts/fuzz.sh "${FUZZ_SECONDS:-30}" >build/fuzz.tap; then
+	status=1
+	grep -v '^ok' build/fuzz.tap >&2 || :
+fi
+
+# 5. one line that counts every case of both runs
+python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json build/package-test.tap build/fuzz.tap <<'PY'
 import json, re, sys
 passed = failed = skipped = 0
 for path in sys.argv[1:]:

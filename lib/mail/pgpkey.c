@@ -74,15 +74,43 @@ pgpkey_ffi_new(struct why *why)
  * contents are guessed first so that secret keys are refused before they are
  * loaded, and non-keys get a clear reason without reaching the parser.
  */
+/*
+ * librnp takes any input with "-----BEGIN PGP " in its first kilobyte for
+ * armour, even binary packets (RFC 4880 4.2: the first octet has bit 7 set)
+ * that merely carry that text, say in a user ID, and then fails to parse
+ * them.  Such input is armoured here first, so that librnp reads the real
+ * armour and decodes exactly the binary packets.  NULL if it needs none.
+ */
+static rnp_input_t
+binary_as_armour(const uint8_t *data, size_t len)
+{
+	rnp_input_t in = NULL, armoured = NULL;
+	rnp_output_t out = NULL;
+	uint8_t *text;
+	size_t text_len;
+
+	if (len == 0 || (data[0] & 0x80) == 0 ||
+	    memmem(data, len < 4096 ? len : 4096, "-----BEGIN PGP ", 15) == NULL)
+		return NULL;
+	if (rnp_input_from_memory(&in, data, len, false) == RNP_SUCCESS &&
+	    rnp_output_to_memory(&out, 0) == RNP_SUCCESS &&
+	    rnp_enarmor(in, out, "public key") == RNP_SUCCESS &&
+	    rnp_output_memory_get_buf(out, &text, &text_len, false) == RNP_SUCCESS)
+		(void)rnp_input_from_memory(&armoured, text, text_len, true);
+	rnp_input_destroy(in);
+	rnp_output_destroy(out);
+	return armoured;
+}
+
 static bool
 ffi_import(rnp_ffi_t ffi, const uint8_t *data, size_t len, struct why *why)
 {
-	rnp_input_t input = NULL;
+	rnp_input_t input = binary_as_armour(data, len);
 	char *kind = NULL;
 	rnp_result_t rc;
 	bool ok = false;
 
-	if (rnp_input_from_memory(&input, data, len, false) != RNP_SUCCESS)
+	if (input == NULL && rnp_input_from_memory(&input, data, len, false) != RNP_SUCCESS)
 		return why_set(why, "cannot read the key data");
 	if (rnp_guess_contents(input, &kind) != RNP_SUCCESS || kind == NULL)
 		why_set(why, "cannot tell what the key data holds");

@@ -69,19 +69,4 @@ fuzz_memfile(const uint8_t *data, size_t size, char *path, size_t path_size)
 	return fd;
 }
 
-/*
- * KNOWN BUG (tests/fuzz/crashes/mime-empty-extended-param): an RFC 2231
- * extended parameter with an empty quoted value, `text/plain; a*=""`, makes
- * percent_decode (lib/mail/mime.c) return a buffer without its NUL (buf_reserve
- * on an empty buf does not write one), and params_assemble's xstrdup reads
- * past it: a heap over-read from any mail's Content-Type.  Targets that reach
- * mime_ctype_parse skip inputs that could hold one (a '*' and an empty quoted
- * string) until it is fixed; remove this then.
- */
-static inline bool
-fuzz_skip_mime_empty_extended(const uint8_t *data, size_t size)
-{
-	return memchr(data, '*', size) != NULL && memmem(data, size, "\"\"", 2) != NULL;
-}
-
 #endif

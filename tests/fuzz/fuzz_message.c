@@ -160,7 +160,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	BIO *bio;
 	int n;
 
-	if (size < 1 || size > 65536 || fuzz_skip_mime_empty_extended(data, size))
+	if (size < 1 || size > 65536)
 		return 0;
 	flags = data[0];
 	protected_subject = flags & 1;

@@ -61,7 +61,10 @@ static const char gen_script[] =
         "g --quick-gen-key 'Fay <fay@secure.test>' future-default default 1y\n"
         "g --quick-add-uid fay@secure.test 'Fay Other <fay@other.test>'\n"
         "g --quick-revoke-uid fay@other.test 'Fay <fay@secure.test>'\n"
-        "for k in rob bob x dave eve carol fay; do\n"
+        /* Gil: armour's header text in his (binary) user ID; librnp mistakes it for armour */
+        "g --quick-gen-key 'Gil -----BEGIN PGP MESSAGE----- <gil@secure.test>' future-default "
+        "default 1y\n"
+        "for k in rob bob x dave eve carol fay gil; do\n"
         "  g --export $k@secure.test > $k.gpg\n"
         "  fpr $k@secure.test > $k.fpr\n"
         "done\n"
@@ -313,6 +316,7 @@ test_check_verdicts(void **state)
 	        {"eve.gpg", "eve@secure.test", 0, PGPKEY_USABLE_REVOKED},
 	        {"eve.gpg", NULL, 0, PGPKEY_USABLE_REVOKED},
 	        {"carol.gpg", "carol@secure.test", 0, PGPKEY_USABLE_OK},
+	        {"gil.gpg", "gil@secure.test", 0, PGPKEY_USABLE_OK},
 	        {"carol.gpg", "carol@secure.test", 2 * DAY, PGPKEY_USABLE_OK},
 	        {"fay.gpg", "fay@secure.test", 0, PGPKEY_USABLE_NO_UID}, /* revoked user ID */
 	        {"fay.gpg", "fay@other.test", 0, PGPKEY_USABLE_OK},
