@@ -1,23 +1,20 @@
 /*
  * pgpkeycache.c - parsed OpenPGP keys by their bytes (see pgpkeycache.h):
- * a chained hash table and an LRU list under the cache lock; each entry has
+ * a byte-keyed LRU table (util/bytetab.h) under the cache lock; each entry has
  * its own lock for the key and an atomic reference count: an entry goes
  * when it is neither listed nor referenced.
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mail/pgpkeycache.h"
 #include "util/alloc.h"
-#include "util/lru.h"
+#include "util/bytetab.h"
 
 struct pgpkey_ref {
-	struct lru_link lru;
-	struct pgpkey_ref *hnext;
-	uint64_t hash;
-	uint8_t *data;
-	size_t len;
+	struct bytetab_link link; /* keyed by the key's bytes */
 	struct pgpkey *key;
 	pthread_mutex_t use; /* held while the key is in use, and for the memo */
 	/* the last check (under `use`): for this address, valid until memo_until */
@@ -30,21 +27,8 @@ struct pgpkey_ref {
 
 struct pgpkey_cache {
 	pthread_mutex_t lock;
-	struct pgpkey_ref **buckets;
-	size_t n_buckets, count, max;
-	struct lru_list lru;
+	struct bytetab tab;
 };
-
-static uint64_t
-bytes_hash(const uint8_t *p, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		h = (h ^ p[i]) * 1099511628211ull;
-	return h;
-}
 
 struct pgpkey_cache *
 pgpkey_cache_new(size_t max_entries)
@@ -52,11 +36,7 @@ pgpkey_cache_new(size_t max_entries)
 	struct pgpkey_cache *c = xcalloc(1, sizeof(*c));
 
 	pthread_mutex_init(&c->lock, NULL);
-	c->max = max_entries ? max_entries : 1;
-	c->n_buckets = 16;
-	while (c->n_buckets < c->max && c->n_buckets < ((size_t)1 << 20))
-		c->n_buckets *= 2;
-	c->buckets = xcalloc(c->n_buckets, sizeof(*c->buckets));
+	bytetab_init(&c->tab, max_entries);
 	return c;
 }
 
@@ -66,63 +46,63 @@ ref_destroy(struct pgpkey_ref *r)
 	free(r->memo_address);
 	pgpkey_free(r->key);
 	pthread_mutex_destroy(&r->use);
-	free(r->data);
 	free(r);
 }
 
-/* Take r out of the table and the list (cache lock held); drops the cache's reference. */
+/* Take r out of the table (cache lock held); drops the cache's reference. */
 static bool
 entry_unlist(struct pgpkey_cache *c, struct pgpkey_ref *r)
 {
-	struct pgpkey_ref **pp = &c->buckets[r->hash & (c->n_buckets - 1)];
-
-	while (*pp != r)
-		pp = &(*pp)->hnext;
-	*pp = r->hnext;
-	lru_unlink(&c->lru, &r->lru);
-	c->count--;
+	bytetab_remove(&c->tab, &r->link);
 	return atomic_fetch_sub(&r->refs, 1) == 1;
+}
+
+/* The listed entry for data, with a reference for the caller (lock held). */
+static struct pgpkey_ref *
+lookup(struct pgpkey_cache *c, const uint8_t *data, size_t len)
+{
+	struct bytetab_link *l = bytetab_find(&c->tab, data, len);
+	struct pgpkey_ref *r;
+
+	if (l == NULL)
+		return NULL;
+	r = BYTETAB_ENTRY(l, struct pgpkey_ref, link);
+	atomic_fetch_add(&r->refs, 1); /* listed, so never 0 here */
+	return r;
 }
 
 struct pgpkey_ref *
 pgpkey_cache_get(struct pgpkey_cache *c, const uint8_t *data, size_t len, struct why *why)
 {
-	uint64_t h = bytes_hash(data, len);
-	struct pgpkey_ref *r;
+	struct pgpkey_ref *r, *other;
 	struct pgpkey *key;
 
 	pthread_mutex_lock(&c->lock);
-	for (r = c->buckets[h & (c->n_buckets - 1)]; r; r = r->hnext)
-		if (r->hash == h && r->len == len && memcmp(r->data, data, len) == 0)
-			break;
-	if (r) {
-		lru_touch(&c->lru, &r->lru);
-		atomic_fetch_add(&r->refs, 1); /* listed, so never 0 here */
-		pthread_mutex_unlock(&c->lock);
-		return r;
-	}
+	r = lookup(c, data, len);
 	pthread_mutex_unlock(&c->lock);
+	if (r)
+		return r;
 
 	if ((key = pgpkey_parse(data, len, why)) == NULL) /* outside the lock: slow */
 		return NULL;
 	r = xcalloc(1, sizeof(*r));
-	r->hash = h;
-	r->data = xmemdup(data, len);
-	r->len = len;
 	r->key = key;
 	pthread_mutex_init(&r->use, NULL);
 	atomic_init(&r->refs, 2); /* the caller's and the cache's */
 	pthread_mutex_lock(&c->lock);
-	while (c->count >= c->max && c->lru.tail) {
-		struct pgpkey_ref *old = LRU_ENTRY(c->lru.tail, struct pgpkey_ref, lru);
+	if ((other = lookup(c, data, len)) != NULL) { /* another thread was quicker */
+		pthread_mutex_unlock(&c->lock);
+		ref_destroy(r);
+		return other;
+	}
+	while (bytetab_full(&c->tab)) {
+		struct pgpkey_ref *old =
+		        BYTETAB_ENTRY(bytetab_oldest(&c->tab), struct pgpkey_ref, link);
 
 		if (entry_unlist(c, old))
 			ref_destroy(old);
 	}
-	r->hnext = c->buckets[h & (c->n_buckets - 1)];
-	c->buckets[h & (c->n_buckets - 1)] = r;
-	lru_push_front(&c->lru, &r->lru);
-	c->count++;
+	bytetab_insert(&c->tab, &r->link, data, len);
 	pthread_mutex_unlock(&c->lock);
 	return r;
 }
@@ -176,17 +156,19 @@ pgpkey_ref_release(struct pgpkey_ref *r)
 struct pgpkey_cache *
 pgpkey_cache_free(struct pgpkey_cache *c)
 {
+	struct bytetab_link *l;
+
 	if (c == NULL)
 		return NULL;
 	pthread_mutex_lock(&c->lock);
-	while (c->lru.head) {
-		struct pgpkey_ref *r = LRU_ENTRY(c->lru.head, struct pgpkey_ref, lru);
+	while ((l = bytetab_oldest(&c->tab)) != NULL) {
+		struct pgpkey_ref *r = BYTETAB_ENTRY(l, struct pgpkey_ref, link);
 
 		if (entry_unlist(c, r))
 			ref_destroy(r);
 	}
 	pthread_mutex_unlock(&c->lock);
-	free(c->buckets);
+	bytetab_fini(&c->tab);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 	return NULL;

@@ -6,10 +6,12 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "util/buf.h"
+#include "util/bytetab.h"
 #include "util/codec.h"
 #include "util/escape.h"
 #include "util/why.h"
@@ -149,6 +151,73 @@ test_why_prefix(void **state)
 	assert_false(why_set(NULL, "ignored"));
 }
 
+struct bt_item {
+	struct bytetab_link link;
+	int id;
+};
+
+/* The id of the entry under key, or -1. */
+static int
+bt_id(struct bytetab *t, const char *key, size_t len)
+{
+	struct bytetab_link *l = bytetab_find(t, (const uint8_t *)key, len);
+
+	return l ? BYTETAB_ENTRY(l, struct bt_item, link)->id : -1;
+}
+
+static void
+test_bytetab(void **state)
+{
+	static struct bt_item items[2000];
+	struct bytetab t;
+	char key[16];
+	int i;
+
+	(void)state;
+	bytetab_init(&t, 3);
+	assert_null(bytetab_oldest(&t));
+	/* keys compared in full: prefixes, embedded NULs, the empty key */
+	items[0].id = 0, bytetab_insert(&t, &items[0].link, (const uint8_t *)"ab\0c", 4);
+	items[1].id = 1, bytetab_insert(&t, &items[1].link, (const uint8_t *)"ab", 2);
+	items[2].id = 2, bytetab_insert(&t, &items[2].link, (const uint8_t *)"", 0);
+	assert_true(bytetab_full(&t));
+	assert_int_equal(bt_id(&t, "ab\0c", 4), 0);
+	assert_int_equal(bt_id(&t, "ab", 2), 1);
+	assert_int_equal(bt_id(&t, "", 0), 2);
+	assert_int_equal(bt_id(&t, "ab\0d", 4), -1);
+	assert_int_equal(bt_id(&t, "a", 1), -1);
+	/* the least recently used: finds count as use */
+	assert_ptr_equal(bytetab_oldest(&t), &items[0].link);
+	assert_int_equal(bt_id(&t, "ab\0c", 4), 0);
+	assert_ptr_equal(bytetab_oldest(&t), &items[1].link);
+	bytetab_remove(&t, &items[1].link);
+	assert_false(bytetab_full(&t));
+	assert_int_equal(bt_id(&t, "ab", 2), -1);
+	assert_ptr_equal(bytetab_oldest(&t), &items[2].link);
+	bytetab_remove(&t, &items[2].link);
+	bytetab_remove(&t, &items[0].link);
+	assert_null(bytetab_oldest(&t));
+	bytetab_fini(&t);
+
+	/* many entries share buckets: each is still found, eviction is in order */
+	bytetab_init(&t, 1500);
+	for (i = 0; i < 2000; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		if (bytetab_full(&t))
+			bytetab_remove(&t, bytetab_oldest(&t));
+		items[i].id = i;
+		bytetab_insert(&t, &items[i].link, (const uint8_t *)key, strlen(key));
+	}
+	assert_int_equal(t.count, 1500);
+	for (i = 0; i < 2000; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		assert_int_equal(bt_id(&t, key, strlen(key)), i < 500 ? -1 : i);
+	}
+	while (bytetab_oldest(&t))
+		bytetab_remove(&t, bytetab_oldest(&t));
+	bytetab_fini(&t);
+}
+
 int
 main(void)
 {
@@ -160,6 +229,7 @@ main(void)
 	        cmocka_unit_test(test_hex),
 	        cmocka_unit_test(test_escape),
 	        cmocka_unit_test(test_why_prefix),
+	        cmocka_unit_test(test_bytetab),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
