@@ -334,6 +334,31 @@ dns_answer_prefer_fallback(const struct dns_answer *exact, const struct dns_answ
 	       answer_badness(fallback) > answer_badness(exact);
 }
 
+void
+dns_lookup_address(struct dns_resolver *res, const struct owner_address *addr, enum owner_kind ok,
+                   uint16_t type, struct dns_answer *ans, const char **matched)
+{
+	struct buf owner = BUF_INIT;
+	struct dns_answer lower;
+
+	owner_name_append(&owner, addr, ok, OWNER_CASE_EXACT);
+	dns_lookup(res, buf_str(&owner), type, ans);
+	*matched = "exact";
+	if (dns_answer_wants_fallback(ans) && owner_lower_differs(addr)) {
+		buf_reset(&owner);
+		owner_name_append(&owner, addr, ok, OWNER_CASE_LOWER);
+		dns_lookup(res, buf_str(&owner), type, &lower);
+		if (dns_answer_prefer_fallback(ans, &lower)) {
+			dns_answer_clear(ans);
+			*ans = lower;
+			*matched = "lower-cased";
+		} else {
+			dns_answer_clear(&lower);
+		}
+	}
+	buf_release(&owner);
+}
+
 /* ---- asynchronous (libevent) ---- */
 
 struct dns_query {

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dns/owner.h"
 #include "util/why.h"
 
 struct event_base;
@@ -135,6 +136,15 @@ void dns_lookup_many(struct dns_resolver *res, const struct dns_question *q, siz
  */
 bool dns_answer_wants_fallback(const struct dns_answer *exact);
 bool dns_answer_prefer_fallback(const struct dns_answer *exact, const struct dns_answer *fallback);
+
+/*
+ * Look up an address's SMIMEA or OPENPGPKEY records (type, owner kind ok)
+ * by that rule: the exact local part, then the lower-cased one if needed.
+ * *matched says which answer ans holds: "exact" or "lower-cased".
+ */
+void dns_lookup_address(struct dns_resolver *res, const struct owner_address *addr,
+                        enum owner_kind ok, uint16_t type, struct dns_answer *ans,
+                        const char **matched);
 
 /* Asynchronous resolver inside a libevent base; use from the base's thread only. */
 struct dns_async;

@@ -257,7 +257,6 @@ resolve(struct dns_resolver *res, enum lookup_kind kind, uint16_t type, const ch
 	struct owner_address addr;
 	struct buf owner = BUF_INIT;
 	enum owner_kind ok = kind == LOOKUP_SMIMEA ? OWNER_SMIMEA : OWNER_OPENPGPKEY;
-	struct dns_answer lower;
 
 	*matched = NULL;
 	switch (kind) {
@@ -291,21 +290,7 @@ resolve(struct dns_resolver *res, enum lookup_kind kind, uint16_t type, const ch
 	case LOOKUP_OPENPGPKEY:
 		if (!owner_address_parse(&addr, name, why))
 			return false;
-		owner_name_append(&owner, &addr, ok, OWNER_CASE_EXACT);
-		dns_lookup(res, buf_str(&owner), type, ans);
-		*matched = "exact";
-		if (dns_answer_wants_fallback(ans) && owner_lower_differs(&addr)) {
-			buf_reset(&owner);
-			owner_name_append(&owner, &addr, ok, OWNER_CASE_LOWER);
-			dns_lookup(res, buf_str(&owner), type, &lower);
-			if (dns_answer_prefer_fallback(ans, &lower)) {
-				dns_answer_clear(ans);
-				*ans = lower;
-				*matched = "lower-cased";
-			} else {
-				dns_answer_clear(&lower);
-			}
-		}
+		dns_lookup_address(res, &addr, ok, type, ans, matched);
 		owner_address_clear(&addr);
 		break;
 	}

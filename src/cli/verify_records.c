@@ -292,33 +292,6 @@ compare_openpgpkey(const struct verify_local *l, const struct dns_rr *rr, const 
 
 /* ---- the lookup ---- */
 
-/* Look the address up: exact local part, then lower-cased when that proves nothing exists. */
-static void
-resolve(struct dns_resolver *res, const struct owner_address *addr, enum owner_kind ok,
-        uint16_t type, struct dns_answer *ans, const char **matched)
-{
-	struct buf owner = BUF_INIT;
-	struct dns_answer lower;
-
-	owner_name_append(&owner, addr, ok, OWNER_CASE_EXACT);
-	dns_lookup(res, buf_str(&owner), type, ans);
-	*matched = "exact";
-	if (dns_answer_wants_fallback(ans) && owner_lower_differs(addr)) {
-		buf_reset(&owner);
-		owner_name_append(&owner, addr, ok, OWNER_CASE_LOWER);
-		dns_lookup(res, buf_str(&owner), type, &lower);
-		if (dns_answer_prefer_fallback(ans, &lower)) {
-			dns_answer_clear(ans);
-			*ans = lower;
-			*matched = "lower-cased";
-		} else {
-			dns_answer_clear(&lower);
-		}
-	}
-	buf_release(&owner);
-}
-
-/* Load the local certificate or key; 0 or an exit code after a message. */
 static int
 local_load(enum verify_kind kind, const char *path, struct verify_local *l, json_t *top)
 {
@@ -444,8 +417,8 @@ cmd_verify_records(int argc, char **argv)
 		rc = CLI_EXIT_USAGE;
 		goto done;
 	}
-	resolve(res, &addr, kind == VERIFY_SMIMEA ? OWNER_SMIMEA : OWNER_OPENPGPKEY, type, &ans,
-	        &matched);
+	dns_lookup_address(res, &addr, kind == VERIFY_SMIMEA ? OWNER_SMIMEA : OWNER_OPENPGPKEY,
+	                   type, &ans, &matched);
 
 	buf_printf(&text, "%s %s: %s, %s\n", escape_str(&esc, address), rr_type_name(type),
 	           dns_sec_name(ans.sec), dns_outcome_name(ans.outcome));
