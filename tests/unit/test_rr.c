@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "dns/rr.h"
+#include "dns/zonefmt.h"
 #include "util/buf.h"
 #include "util/codec.h"
 #include "util/why.h"
@@ -877,6 +878,73 @@ test_name_to_text_rejects(void **state)
 	}
 }
 
+/* Zone file lines (RFC 1035 5.1), the RFC 3597 generic form, nsupdate commands. */
+static void
+test_zonefmt(void **state)
+{
+	static const struct {
+		const char *owner, *origin;
+		bool in;
+		const char *written;
+	} owners[] = {
+	        {"mx.example.com.", "example.com.", true, "mx"},
+	        {"MX.Example.COM", "example.com.", true, "MX"},
+	        {"example.com.", "example.com", true, "@"},
+	        {"a.b.example.com.", "EXAMPLE.com.", true, "a.b"},
+	        {"notexample.com.", "example.com.", false, "notexample.com."},
+	        {"example.com.", "mx.example.com.", false, "example.com."},
+	        {"anything.test.", ".", true, "anything.test"}, /* relative to the root */
+	        {"mx.example.com.", NULL, false, "mx.example.com."},
+	};
+	/* TLSA 3 1 0 0102 at _25._tcp.mx.example.com. */
+	static const uint8_t tlsa[] = {3, 1, 0, 0x01, 0x02};
+	static const uint8_t bad[] = {3, 1};
+	struct zonefmt_rr rr = {"_25._tcp.mx.example.com.", 3600, 52, tlsa, sizeof(tlsa)};
+	static const struct {
+		enum zonefmt_style style;
+		const char *origin, *want;
+	} lines[] = {
+	        {ZONEFMT_ZONE, NULL, "_25._tcp.mx.example.com. 3600 IN TLSA 3 1 0 0102\n"},
+	        {ZONEFMT_ZONE, "example.com.", "_25._tcp.mx 3600 IN TLSA 3 1 0 0102\n"},
+	        {ZONEFMT_GENERIC, NULL,
+	         "_25._tcp.mx.example.com. 3600 IN TYPE52 \\# 5 0301000102\n"},
+	        {ZONEFMT_GENERIC, "example.com.", "_25._tcp.mx 3600 IN TYPE52 \\# 5 0301000102\n"},
+	        {ZONEFMT_NSUPDATE, "example.com.",
+	         "update add _25._tcp.mx.example.com. 3600 TLSA 3 1 0 0102\n"},
+	};
+	struct buf out = BUF_INIT;
+	struct why why = {""};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(owners) / sizeof(owners[0]); i++) {
+		if (owners[i].origin)
+			assert_int_equal(zonefmt_in_zone(owners[i].owner, owners[i].origin),
+			                 owners[i].in);
+		buf_reset(&out);
+		zonefmt_owner(&out, owners[i].owner, owners[i].origin);
+		if (strcmp(buf_str(&out), owners[i].written) != 0)
+			fail_msg("owner %s under %s: got '%s', want '%s'", owners[i].owner,
+			         owners[i].origin ? owners[i].origin : "(none)", buf_str(&out),
+			         owners[i].written);
+	}
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		buf_reset(&out);
+		assert_true(zonefmt_line(&out, &rr, lines[i].style, lines[i].origin, &why));
+		if (strcmp(buf_str(&out), lines[i].want) != 0)
+			fail_msg("style %d: got '%s', want '%s'", (int)lines[i].style,
+			         buf_str(&out), lines[i].want);
+	}
+	/* malformed RDATA: refused, nothing appended */
+	rr.rdata = bad;
+	rr.len = sizeof(bad);
+	buf_reset(&out);
+	assert_false(zonefmt_line(&out, &rr, ZONEFMT_ZONE, NULL, &why));
+	assert_int_equal(out.len, 0);
+	assert_true(why.msg[0] != '\0');
+	buf_release(&out);
+}
+
 int
 main(void)
 {
@@ -898,6 +966,7 @@ main(void)
 	        cmocka_unit_test(test_name_to_text),
 	        cmocka_unit_test(test_name_limits),
 	        cmocka_unit_test(test_name_to_text_rejects),
+	        cmocka_unit_test(test_zonefmt),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
