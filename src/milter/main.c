@@ -228,6 +228,7 @@ main(int argc, char **argv)
 	fix_socket(cfg, cfg->user);
 	if (!foreground && daemon(0, 0) != 0) {
 		fprintf(stderr, "danemail-milter: daemon: %s\n", strerror(errno));
+		config_free(cfg);
 		return EXIT_SOFT;
 	}
 	if (cfg->pidfile[0]) {
@@ -239,6 +240,7 @@ main(int argc, char **argv)
 	if (cfg->user[0] && geteuid() == 0 && !drop_privileges(cfg->user, &why)) {
 		syslog(LOG_ERR, "%s", why.msg);
 		fprintf(stderr, "danemail-milter: %s\n", why.msg);
+		config_free(cfg);
 		return EXIT_NOPERM;
 	}
 	/* the runtime takes cfg over (and a reload frees it): keep what is needed at exit */

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/statvfs.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -444,6 +445,24 @@ spool_bio(const char *tmpdir, struct why *why)
 	return b;
 }
 
+/*
+ * After a failed encryption into a spool file: when its file system is
+ * (nearly) full, say so, since the encoder's own reason does not.
+ */
+static void
+spool_full_why(BIO *out, const char *tmpdir, struct why *why)
+{
+	struct statvfs sv;
+	int fd;
+
+	if (out == NULL || BIO_method_type(out) != BIO_TYPE_FD || BIO_get_fd(out, &fd) < 0 ||
+	    fstatvfs(fd, &sv) != 0)
+		return;
+	if ((unsigned long long)sv.f_bavail * sv.f_frsize < 4 * REPLACE_CHUNK)
+		why_prefix(why, "spool file system of %s full (%llu kB free)", tmpdir,
+		           (unsigned long long)sv.f_bavail * sv.f_frsize / 1024);
+}
+
 /* qsort order of key references: by address. */
 static int
 ref_order(const void *a, const void *b)
@@ -527,8 +546,12 @@ encrypt_message(SMFICTX *ctx, struct msgctx *mc, enum key_format format, struct 
 		goto done;
 	out = mc->body_size > cfg->spool_threshold ? spool_bio(cfg->tmpdir, why)
 	                                           : BIO_new(BIO_s_mem());
-	if (out == NULL || !encrypt_body(mc, format, in, out, ctype, sizeof(ctype), why))
+	if (out == NULL)
 		goto done;
+	if (!encrypt_body(mc, format, in, out, ctype, sizeof(ctype), why)) {
+		spool_full_why(out, cfg->tmpdir, why);
+		goto done;
+	}
 	if (BIO_method_type(out) == BIO_TYPE_FD && BIO_seek(out, 0) != 0) {
 		why_set(why, "cannot rewind the spool file");
 		goto done;

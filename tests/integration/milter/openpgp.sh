@@ -20,74 +20,9 @@ chmod 755 "$TB_DIR" "$W"
 chown nobody "$W/tmp"
 chmod 700 "$W/tmp"
 
-n=0
-fails=0
-ok() { # ok STATUS DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else
-		echo "not ok $n - $2"
-		fails=$((fails + 1))
-	fi
-}
-diag() { sed 's/^/# /'; }
-
-# ---- the milter ----
-SOCK=$W/milter.sock
-MILTER_PID=
-write_conf() { # write_conf EXTRA-LINES...
-	{
-		echo "socket = unix:$SOCK"
-		echo "socket_mode = 0666"
-		echo "user = nobody"
-		echo "unbound_conf = $TB_UNBOUND_CONF"
-		echo "tmpdir = $W/tmp"
-		echo "mode = both"
-		echo "spool_threshold = 256k"
-		for l in "$@"; do echo "$l"; done
-	} >"$W/milter.conf"
-}
-start_milter() {
-	"$DANEMAIL_MILTER" -f -c "$W/milter.conf" >>"$W/milter.log" 2>&1 &
-	MILTER_PID=$!
-	for _ in $(seq 100); do
-		[ -S "$SOCK" ] && grep -q "started on" "$W/milter.log" && return 0
-		sleep 0.05
-	done
-	echo "milter did not start:" | diag
-	diag <"$W/milter.log"
-	return 1
-}
-stop_milter() { # stop_milter [SIGNAL]
-	[ -n "$MILTER_PID" ] || return 0
-	kill "-${1:-TERM}" "$MILTER_PID" 2>/dev/null
-	# libmilter's listener notices smfi_stop only at its next poll timeout:
-	# an idle milter takes 5.0 s to exit after SIGTERM
-	for _ in $(seq 200); do
-		kill -0 "$MILTER_PID" 2>/dev/null || break
-		case $(ps -o stat= -p "$MILTER_PID" 2>/dev/null) in Z*) break ;; esac
-		sleep 0.05
-	done
-	kill -KILL "$MILTER_PID" 2>/dev/null
-	wait "$MILTER_PID" 2>/dev/null
-	MILTER_PID=
-}
-# reload EXTRA-LINES...: a new configuration by SIGHUP; waits until it is in force
-reload() {
-	local before
-	before=$(grep -c "configuration reloaded" "$W/milter.log")
-	write_conf "$@"
-	kill -HUP "$MILTER_PID"
-	for _ in $(seq 100); do
-		[ "$(grep -c "configuration reloaded" "$W/milter.log")" -gt "$before" ] && return 0
-		sleep 0.05
-	done
-	echo "reload not seen in the log" | diag
-	return 1
-}
-alive() { # the milter still runs (not a zombie)
-	kill -0 "$MILTER_PID" 2>/dev/null &&
-		case $(ps -o stat= -p "$MILTER_PID" 2>/dev/null) in Z*) false ;; *) true ;; esac
-}
+# ok, diag, write_conf, start_milter, stop_milter, reload, alive
+# shellcheck source=tests/integration/milter/lib.sh
+. "$here/lib.sh"
 
 # ---- gpg: one fresh home per recipient key, so "decrypts with carol's key"
 # means exactly that key (imported from the testbed's secret key export) ----

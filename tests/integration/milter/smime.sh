@@ -15,55 +15,9 @@ chmod 755 "$TB_DIR" "$W"
 chown nobody "$W/tmp"
 chmod 700 "$W/tmp"
 
-n=0
-fails=0
-ok() { # ok STATUS DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else
-		echo "not ok $n - $2"
-		fails=$((fails + 1))
-	fi
-}
-diag() { sed 's/^/# /'; }
-
-# ---- the milter ----
-SOCK=$W/milter.sock
-MILTER_PID=
-write_conf() { # write_conf EXTRA-LINES...
-	{
-		echo "socket = unix:$SOCK"
-		echo "socket_mode = 0666"
-		echo "user = nobody"
-		echo "unbound_conf = $TB_UNBOUND_CONF"
-		echo "tmpdir = $W/tmp"
-		echo "mode = both"
-		echo "spool_threshold = 256k"
-		for l in "$@"; do echo "$l"; done
-	} >"$W/milter.conf"
-}
-start_milter() {
-	"$DANEMAIL_MILTER" -f -c "$W/milter.conf" >>"$W/milter.log" 2>&1 &
-	MILTER_PID=$!
-	for _ in $(seq 100); do
-		[ -S "$SOCK" ] && grep -q "started on" "$W/milter.log" && return 0
-		sleep 0.05
-	done
-	echo "milter did not start:" | diag
-	diag <"$W/milter.log"
-	return 1
-}
-stop_milter() { # stop_milter [SIGNAL]
-	[ -n "$MILTER_PID" ] || return 0
-	kill "-${1:-TERM}" "$MILTER_PID" 2>/dev/null
-	for _ in $(seq 200); do # libmilter's listener takes up to ~4 s to notice
-		kill -0 "$MILTER_PID" 2>/dev/null || break
-		case $(ps -o stat= -p "$MILTER_PID" 2>/dev/null) in Z*) break ;; esac
-		sleep 0.05
-	done
-	kill -KILL "$MILTER_PID" 2>/dev/null
-	wait "$MILTER_PID" 2>/dev/null
-	MILTER_PID=
-}
+# ok, diag, write_conf, start_milter, stop_milter, reload, alive
+# shellcheck source=tests/integration/milter/lib.sh
+. "$here/lib.sh"
 
 # ---- Postfix ----
 PF=$W/pf
@@ -312,17 +266,13 @@ grep -q "reload failed" "$W/milter.log" && kill -0 "$MILTER_PID"
 ok $? "broken configuration on SIGHUP: logged, old configuration kept"
 
 # 13. DNS down: 4xx; DNS back: the retry is delivered encrypted
-write_conf "unbound_conf = $TB_UNBOUND_DOWN_CONF"
-kill -HUP "$MILTER_PID"
-sleep 0.3
+reload "unbound_conf = $TB_UNBOUND_DOWN_CONF"
 id=$((id + 1))
 make_msg $id bob@secure.test "$CT_TEXT" "$W/body-text"
 send $id bob@secure.test
 grep -q "<\*\* *451" <<<"$SWAKS_OUT"
 ok $? "DNS server down: 451, the client keeps the message"
-write_conf
-kill -HUP "$MILTER_PID"
-sleep 0.3
+reload
 send $id bob@secure.test
 delivered $id 1 && decrypts "${FOUND[0]}" "$TB_BOB_RSA_KEY" "$TB_BOB_RSA_CERT" "$W/msgs/$id.entity"
 ok $? "DNS back: the retried message is delivered encrypted"
@@ -373,9 +323,7 @@ sed -n '/^Content-Type/,$p' "$W/msgs/binary.eml" >"$W/msgs/binary.entity"
 ok $? "binary body (NUL, bare CR, 8-bit): decrypts to exactly the original entity"
 
 # 17. protected headers: the Subject travels inside, the outer one is a placeholder
-write_conf "protected_headers = yes" "subject_placeholder = [encrypted]"
-kill -HUP "$MILTER_PID"
-sleep 0.3
+reload "protected_headers = yes" "subject_placeholder = [encrypted]"
 id=$((id + 1))
 make_msg $id bob@secure.test "$CT_TEXT" "$W/body-text"
 send $id bob@secure.test
@@ -386,25 +334,19 @@ delivered $id 1 && grep -q "^Subject: \[encrypted\]" "${FOUND[0]}" &&
 ok $? "protected headers: outer Subject is the placeholder, the real one is inside"
 
 # 18. larger than max_message_size: passed on (on_oversize = pass) or tempfailed
-write_conf "max_message_size = 2k"
-kill -HUP "$MILTER_PID"
-sleep 0.3
+reload "max_message_size = 2k"
 id=$((id + 1))
 make_msg $id bob@secure.test $'Content-Type: text/plain\r\n' "$W/body-mixed"
 send $id bob@secure.test
 delivered $id 1 && unchanged "${FOUND[0]}" $id
 ok $? "over max_message_size (on_oversize = pass): delivered unchanged"
-write_conf "max_message_size = 2k" "on_oversize = tempfail"
-kill -HUP "$MILTER_PID"
-sleep 0.3
+reload "max_message_size = 2k" "on_oversize = tempfail"
 id=$((id + 1))
 make_msg $id bob@secure.test $'Content-Type: text/plain\r\n' "$W/body-mixed"
 send $id bob@secure.test
 grep -q "<\*\* *451" <<<"$SWAKS_OUT"
 ok $? "over max_message_size (on_oversize = tempfail): 451"
-write_conf
-kill -HUP "$MILTER_PID"
-sleep 0.3
+reload
 
 # 19. summary log lines: one per message, queue id first, no content
 grep -q "^danemail-milter\[[0-9]*\]: [0-9A-F]*: from=<a@example.test> rcpts=1 action=encrypt(smime)" "$W/milter.log"
