@@ -8,7 +8,7 @@ libunbound-dev libevent-dev libssl-dev librnp-dev libmilter-dev libjansson-dev
 libunistring-dev libidn2-dev libcmocka-dev dns-root-data unbound-host libcurl4-openssl-dev
 nsd ldnsutils openssl gnupg rnp bind9-dnsutils iproute2 procps hash-slinger
 postfix swaks debhelper lintian clang libclang-rt-14-dev
-libsqlite3-dev sqlite3 libpq-dev postgresql valgrind chromium"
+libsqlite3-dev sqlite3 libpq-dev postgresql valgrind chromium libpsl-dev publicsuffix"
 
 missing=""
 for p in $PKGS; do

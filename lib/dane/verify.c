@@ -257,14 +257,13 @@ strip_dot(const char *name)
 	return xstrndup(name, n);
 }
 
-/* Append the addresses of an A or AAAA answer. */
-static void
-add_addrs(struct dane_host *h, const struct dns_answer *ans, unsigned port)
+size_t
+dane_host_add_addrs(struct dane_host *h, const struct dns_answer *ans, size_t max)
 {
-	size_t i;
+	size_t i, dropped = 0;
 
 	if (ans->outcome != DNS_OUTCOME_DATA)
-		return;
+		return 0;
 	for (i = 0; i < ans->n_rrs; i++) {
 		struct sockaddr_storage ss;
 
@@ -273,20 +272,25 @@ add_addrs(struct dane_host *h, const struct dns_answer *ans, unsigned port)
 			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 
 			sin->sin_family = AF_INET;
-			sin->sin_port = htons((uint16_t)port);
+			sin->sin_port = htons((uint16_t)h->port);
 			memcpy(&sin->sin_addr, ans->rrs[i].rdata, 4);
 		} else if (ans->qtype == RR_TYPE_AAAA && ans->rrs[i].len == 16) {
 			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 
 			sin6->sin6_family = AF_INET6;
-			sin6->sin6_port = htons((uint16_t)port);
+			sin6->sin6_port = htons((uint16_t)h->port);
 			memcpy(&sin6->sin6_addr, ans->rrs[i].rdata, 16);
 		} else {
+			continue;
+		}
+		if (max && h->n_addrs >= max) {
+			dropped++;
 			continue;
 		}
 		h->addrs = xreallocarray(h->addrs, h->n_addrs + 1, sizeof(*h->addrs));
 		h->addrs[h->n_addrs++] = ss;
 	}
+	return dropped;
 }
 
 void
@@ -326,8 +330,8 @@ dane_host_resolve(struct dane_host *h, struct dns_resolver *res, const char *nam
 		if (addr->canonical && addr->qname && !same_name(addr->canonical, addr->qname))
 			h->canonical = strip_dot(addr->canonical);
 		if (h->addr_sec != DNS_SEC_BOGUS) {
-			add_addrs(h, &a, port);
-			add_addrs(h, &aaaa, port);
+			(void)dane_host_add_addrs(h, &a, 0);
+			(void)dane_host_add_addrs(h, &aaaa, 0);
 		}
 		if (h->addr_sec == DNS_SEC_INSECURE && h->canonical) {
 			/* RFC 7672 2.2.3: an MX host name that is a secure CNAME still gets

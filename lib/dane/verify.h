@@ -131,6 +131,11 @@ struct dane_host {
 void dane_host_resolve(struct dane_host *h, struct dns_resolver *res, const char *name,
                        unsigned port, const struct sockaddr_storage *given, size_t n_given);
 void dane_host_clear(struct dane_host *h);
+/*
+ * Append the addresses of an A or AAAA answer to h (with h->port), at most
+ * max in all (0: no bound); returns how many were left out.
+ */
+size_t dane_host_add_addrs(struct dane_host *h, const struct dns_answer *ans, size_t max);
 
 /*
  * A client context for DANE probes: SSL_CTX_dane_enable, digest agility

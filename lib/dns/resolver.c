@@ -1,8 +1,10 @@
 /*
  * resolver.c - DNSSEC-validating lookups on libunbound (see resolver.h).
  *
- * Both front ends turn libunbound's result (rcode, response packet, security
- * verdict, why_bogus) into a struct dns_answer in one place, answer_fill().
+ * Every front end turns libunbound's result (rcode, response packet, security
+ * verdict, why_bogus) into a struct dns_answer in one place, answer_fill():
+ * the two here, and through dns_answer_from_ub() the scanner's resolver
+ * threads (src/scan/ubthread.c).
  * libunbound does the validation (RFC 4033-4035); this file only maps its
  * verdict onto explicit states and never upgrades one: a failed lookup is
  * INDETERMINATE, not INSECURE (RFC 7672 2.1.1: SERVFAIL is not "no records").
@@ -91,9 +93,8 @@ dns_answer_secure_data(const struct dns_answer *ans)
 	return ans->outcome == DNS_OUTCOME_DATA && ans->sec == DNS_SEC_SECURE && ans->n_rrs > 0;
 }
 
-/* Start an answer: the question, and the failure state until proven otherwise. */
-static void
-answer_start(struct dns_answer *ans, const char *name, uint16_t type)
+void
+dns_answer_start(struct dns_answer *ans, const char *name, uint16_t type)
 {
 	size_t n = strlen(name);
 	bool dotted = n > 0 && name[n - 1] == '.';
@@ -109,8 +110,8 @@ answer_start(struct dns_answer *ans, const char *name, uint16_t type)
 	ans->sec = DNS_SEC_INDETERMINATE;
 }
 
-static void
-answer_fail(struct dns_answer *ans, enum dns_outcome outcome, const char *why)
+void
+dns_answer_fail(struct dns_answer *ans, enum dns_outcome outcome, const char *why)
 {
 	struct buf esc = BUF_INIT;
 
@@ -150,19 +151,19 @@ answer_fill(struct dns_answer *ans, int rcode, const uint8_t *pkt, size_t len, i
 		return;
 	}
 	if (rcode == DNS_RCODE_FAIL) {
-		answer_fail(ans, DNS_OUTCOME_SERVFAIL, "server failure (SERVFAIL)");
+		dns_answer_fail(ans, DNS_OUTCOME_SERVFAIL, "server failure (SERVFAIL)");
 		return;
 	}
 	if (rcode != DNS_RCODE_OK && rcode != DNS_RCODE_NXNAME) {
 		char msg[64];
 
 		snprintf(msg, sizeof(msg), "resolver answered rcode %d", rcode);
-		answer_fail(ans, DNS_OUTCOME_ERROR, msg);
+		dns_answer_fail(ans, DNS_OUTCOME_ERROR, msg);
 		ans->rcode = rcode;
 		return;
 	}
 	if (pkt == NULL || len == 0 || !dns_packet_answer(pkt, len, ans->qtype, ans, &why)) {
-		answer_fail(ans, DNS_OUTCOME_ERROR, pkt ? why.msg : "no response packet");
+		dns_answer_fail(ans, DNS_OUTCOME_ERROR, pkt ? why.msg : "no response packet");
 		ans->rcode = rcode;
 		return;
 	}
@@ -172,6 +173,18 @@ answer_fill(struct dns_answer *ans, int rcode, const uint8_t *pkt, size_t len, i
 	else
 		ans->outcome =
 		        rcode == DNS_RCODE_NXNAME ? DNS_OUTCOME_NXDOMAIN : DNS_OUTCOME_NODATA;
+}
+
+void
+dns_answer_from_ub(struct dns_answer *ans, const struct ub_result *result)
+{
+	int sec = result->bogus ? UB_SEC_BOGUS : result->secure ? UB_SEC_SECURE : UB_SEC_INSECURE;
+
+	answer_fill(ans, result->rcode, result->answer_packet,
+	            result->answer_len > 0 ? (size_t)result->answer_len : 0, sec,
+	            result->why_bogus);
+	if (result->was_ratelimited && ans->outcome == DNS_OUTCOME_SERVFAIL)
+		dns_answer_fail(ans, DNS_OUTCOME_SERVFAIL, "server failure (rate limited)");
 }
 
 /* Apply cfg to a fresh context: config file, trust anchors, forwarder. */
@@ -241,18 +254,16 @@ void
 dns_lookup(struct dns_resolver *res, const char *name, uint16_t type, struct dns_answer *ans)
 {
 	struct ub_result *result = NULL;
-	int err, sec;
+	int err;
 
 	if (dns_cache_get(res->cache, name, type, time(NULL), ans))
 		return;
-	answer_start(ans, name, type);
+	dns_answer_start(ans, name, type);
 	if ((err = ub_resolve(res->ctx, ans->qname, type, DNS_CLASS_IN, &result)) != 0) {
-		answer_fail(ans, DNS_OUTCOME_ERROR, ub_strerror(err));
+		dns_answer_fail(ans, DNS_OUTCOME_ERROR, ub_strerror(err));
 		return;
 	}
-	sec = result->bogus ? UB_SEC_BOGUS : result->secure ? UB_SEC_SECURE : UB_SEC_INSECURE;
-	answer_fill(ans, result->rcode, result->answer_packet, (size_t)result->answer_len, sec,
-	            result->why_bogus);
+	dns_answer_from_ub(ans, result);
 	ub_resolve_free(result);
 	dns_cache_put(res->cache, ans, time(NULL));
 }
@@ -416,7 +427,8 @@ on_unbound(void *arg, int rcode, void *pkt, int len, int sec, char *why_bogus, i
 	if (!q->done) {
 		answer_fill(&q->ans, rcode, pkt, len > 0 ? (size_t)len : 0, sec, why_bogus);
 		if (ratelimited && q->ans.outcome == DNS_OUTCOME_SERVFAIL)
-			answer_fail(&q->ans, DNS_OUTCOME_SERVFAIL, "server failure (rate limited)");
+			dns_answer_fail(&q->ans, DNS_OUTCOME_SERVFAIL,
+			                "server failure (rate limited)");
 		query_deliver(q);
 	}
 	query_unlink_free(q);
@@ -429,7 +441,7 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	answer_fail(&q->ans, DNS_OUTCOME_TIMEOUT, "no answer in time");
+	dns_answer_fail(&q->ans, DNS_OUTCOME_TIMEOUT, "no answer in time");
 	query_deliver(q);
 }
 
@@ -472,7 +484,7 @@ dns_async_lookup(struct dns_async *as, const char *name, uint16_t type, unsigned
 	struct dns_query *q = xcalloc(1, sizeof(*q));
 	int err, id = 0;
 
-	answer_start(&q->ans, name, type);
+	dns_answer_start(&q->ans, name, type);
 	q->as = as;
 	q->cb = cb;
 	q->arg = arg;

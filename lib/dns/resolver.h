@@ -75,6 +75,21 @@ struct dns_answer {
 
 /* Free everything an answer owns and zero it; NULL is fine. */
 void dns_answer_clear(struct dns_answer *ans);
+
+/*
+ * Mapping libunbound's results onto answers, shared by every front end
+ * (these here, and resolvers built elsewhere on libunbound, such as the
+ * scanner's resolver threads).  Start: the question, in the failure state
+ * until proven otherwise.  Fail: a failure outcome (INDETERMINATE) and its
+ * reason, escaped.  From a ub_result: the one mapping of rcode, packet,
+ * secure/bogus and why_bogus (a BOGUS answer keeps its data but is BOGUS
+ * whatever it holds; SERVFAIL and other rcodes are failures, never "no
+ * records"; the rcode comes from the packet header).
+ */
+struct ub_result;
+void dns_answer_start(struct dns_answer *ans, const char *name, uint16_t type);
+void dns_answer_fail(struct dns_answer *ans, enum dns_outcome outcome, const char *why);
+void dns_answer_from_ub(struct dns_answer *ans, const struct ub_result *result);
 /* Whether the answer holds records that may be relied on (DATA and SECURE). */
 bool dns_answer_secure_data(const struct dns_answer *ans);
 

@@ -58,10 +58,20 @@
 /* Domains started per activation of the feed event. */
 #define FEED_BATCH 256
 
+/*
+ * An address being connected to.  Probes wait on it for a slot (per_ip)
+ * or a token (rate_per_ip: a bucket one token deep, next_ms is when the
+ * next token is there); the timer wakes them when the token comes.  An
+ * address whose bucket is not yet full stays (idle on the LRU list of the
+ * table) until it is, so a new probe cannot start too soon after the last.
+ */
 struct scan_ip {
 	struct scan_entry entry; /* key: the address text */
 	unsigned active;
 	struct scan_probe *wait_head, *wait_tail;
+	int64_t next_ms;     /* smtp_clock_ms() from which a new connection may start */
+	struct event *timer; /* wakes the queue when the token comes */
+	struct scan_engine *engine;
 };
 
 struct scan_engine {
@@ -75,8 +85,10 @@ struct scan_engine {
 	SSL_CTX *ssl_ctx_legacy; /* TLS 1.0/1.1 sessions of --tls-enumerate (security level 0) */
 	X509_STORE *pkix;
 	struct mtasts_fetcher *fetcher;
+	struct policy_psl *psl; /* organizational domains for DMARC (with policies) */
 	struct scan_table hosts, probes, ips;
 	unsigned active_conns;
+	int64_t rate_interval_ms;                   /* 1000 / rate_per_ip rounded up, 0: no limit */
 	struct scan_probe *gwait_head, *gwait_tail; /* waiting for a global slot */
 	size_t in_flight;
 	bool stopping, input_done;
@@ -176,6 +188,8 @@ scan_options_init(struct scan_options *o)
 	memset(o, 0, sizeof(*o));
 	o->concurrency = SCAN_DEFAULT_CONCURRENCY;
 	o->per_ip = SCAN_DEFAULT_PER_IP;
+	o->rate_per_ip = SCAN_DEFAULT_RATE_PER_IP;
+	o->probe_max_age = SCAN_DEFAULT_PROBE_MAX_AGE;
 	o->port = SCAN_DEFAULT_PORT;
 	o->connect_ms = SCAN_DEFAULT_CONNECT_MS;
 	o->greeting_ms = SCAN_DEFAULT_GREETING_MS;
@@ -246,6 +260,7 @@ arm_feed(struct scan_engine *e)
 
 static void host_probe_done(struct scan_host *host);
 static void probe_step(struct scan_probe *p);
+static void session_token_cb(evutil_socket_t fd, short what, void *arg);
 
 static void
 probe_event_cb(evutil_socket_t fd, short what, void *arg)
@@ -255,26 +270,73 @@ probe_event_cb(evutil_socket_t fd, short what, void *arg)
 	probe_step(arg);
 }
 
+static void ip_timer_cb(evutil_socket_t fd, short what, void *arg);
+
 static struct scan_ip *
 ip_get(struct scan_engine *e, const char *address)
 {
 	struct scan_entry *en = scan_table_find(&e->ips, address);
 	struct scan_ip *ip;
 
-	if (en)
+	if (en) {
+		scan_table_busy(&e->ips, en); /* kept for its bucket: in use again */
 		return SCAN_CONTAINER(en, struct scan_ip, entry);
+	}
 	ip = xcalloc(1, sizeof(*ip));
+	ip->engine = e;
+	if ((ip->timer = evtimer_new(e->base, ip_timer_cb, ip)) == NULL)
+		util_panic("scan: cannot create an event");
 	scan_table_insert(&e->ips, &ip->entry, address);
 	return ip;
 }
 
 static void
+ip_free(struct scan_engine *e, struct scan_ip *ip)
+{
+	scan_table_remove(&e->ips, &ip->entry);
+	event_free(ip->timer);
+	free(ip);
+}
+
+/* Milliseconds until ip may see a new connection (0: now). */
+static int64_t
+ip_rate_wait(const struct scan_engine *e, const struct scan_ip *ip, int64_t now)
+{
+	return e->rate_interval_ms && ip->next_ms > now ? ip->next_ms - now : 0;
+}
+
+/* A connection to ip starts now: take the token. */
+static void
+ip_rate_take(struct scan_engine *e, struct scan_ip *ip)
+{
+	if (e->rate_interval_ms)
+		ip->next_ms = smtp_clock_ms() + e->rate_interval_ms;
+}
+
+/* Run the timer when the token comes (or at once), unless a slot release will drain. */
+static void
+ip_arm(struct scan_engine *e, struct scan_ip *ip)
+{
+	int64_t wait = ip_rate_wait(e, ip, smtp_clock_ms());
+	struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000};
+
+	if (evtimer_pending(ip->timer, NULL) || (ip->wait_head && ip->active >= e->o.per_ip))
+		return;
+	evtimer_add(ip->timer, &tv);
+}
+
+/* Nothing uses ip: forget it, or keep it (idle) until its bucket is full again. */
+static void
 ip_maybe_free(struct scan_engine *e, struct scan_ip *ip)
 {
-	if (ip->active == 0 && ip->wait_head == NULL) {
-		scan_table_remove(&e->ips, &ip->entry);
-		free(ip);
+	if (ip->active != 0 || ip->wait_head != NULL)
+		return;
+	if (ip_rate_wait(e, ip, smtp_clock_ms()) > 0) {
+		scan_table_idle(&e->ips, &ip->entry);
+		ip_arm(e, ip);
+		return;
 	}
+	ip_free(e, ip);
 }
 
 static void
@@ -371,6 +433,7 @@ session_start(struct scan_engine *e, struct scan_probe *p, int variant)
 	struct smtp_probe_config cfg;
 
 	p->variant = variant;
+	p->rate_stamp = e->rate_interval_ms > 0;
 	session_config(e, p, &cfg);
 	p->smtp = smtp_probe_new((const struct sockaddr *)&p->sa, p->salen, &cfg, p->ssl);
 	if (p->ev == NULL && (p->ev = event_new(e->base, -1, 0, probe_event_cb, p)) == NULL)
@@ -385,24 +448,64 @@ probe_launch(struct scan_engine *e, struct scan_probe *p)
 {
 	p->ip->active++;
 	e->active_conns++;
+	ip_rate_take(e, p->ip);
 	p->id = ++e->c.probes;
 	if ((p->ssl = session_ssl(e, p, -1)) == NULL)
 		util_panic("scan: cannot create an SSL object");
 	session_start(e, p, -1);
 }
 
-/* Start p now if the limits allow, else queue it. */
+/*
+ * Start p now if the limits allow, else queue it: on its address while
+ * others wait there (first come, first served), its slots are taken or
+ * its token is not there; else on the global queue while all slots are.
+ */
 static void
 probe_schedule(struct scan_engine *e, struct scan_probe *p)
 {
 	if (p->ip == NULL)
 		p->ip = ip_get(e, p->address);
-	if (p->ip->active >= e->o.per_ip)
+	if (p->ip->wait_head || p->ip->active >= e->o.per_ip ||
+	    ip_rate_wait(e, p->ip, smtp_clock_ms()) > 0) {
+		if (ip_rate_wait(e, p->ip, smtp_clock_ms()) > 0)
+			e->c.rate_waits++;
 		queue_push(&p->ip->wait_head, &p->ip->wait_tail, p);
-	else if (e->active_conns >= e->o.max_connections)
+		ip_arm(e, p->ip);
+	} else if (e->active_conns >= e->o.max_connections) {
 		queue_push(&e->gwait_head, &e->gwait_tail, p);
-	else
+	} else {
 		probe_launch(e, p);
+	}
+}
+
+/* Start what waits on ip, as far as its slots and tokens go (the rest waits on). */
+static void
+ip_drain(struct scan_engine *e, struct scan_ip *ip)
+{
+	struct scan_probe *p;
+
+	while (ip->wait_head && ip->active < e->o.per_ip) {
+		if (ip_rate_wait(e, ip, smtp_clock_ms()) > 0) {
+			ip_arm(e, ip);
+			return;
+		}
+		p = queue_pop(&ip->wait_head, &ip->wait_tail);
+		if (e->active_conns >= e->o.max_connections)
+			queue_push(&e->gwait_head, &e->gwait_tail, p);
+		else
+			probe_launch(e, p);
+	}
+}
+
+static void
+ip_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct scan_ip *ip = arg;
+
+	(void)fd;
+	(void)what;
+	ip_drain(ip->engine, ip);
+	ip_maybe_free(ip->engine, ip); /* an idle address whose bucket is full again */
 }
 
 /* A slot was freed: start what waits for it. */
@@ -413,8 +516,7 @@ probe_release_slot(struct scan_engine *e, struct scan_ip *ip)
 
 	ip->active--;
 	e->active_conns--;
-	if ((p = queue_pop(&ip->wait_head, &ip->wait_tail)) != NULL)
-		probe_schedule(e, p);
+	ip_drain(e, ip);
 	while (e->active_conns < e->o.max_connections &&
 	       (p = queue_pop(&e->gwait_head, &e->gwait_tail)) != NULL)
 		probe_schedule(e, p);
@@ -572,6 +674,7 @@ probe_finish(struct scan_engine *e, struct scan_probe *p)
 	event_free(p->ev);
 	p->ev = NULL;
 	p->done = true;
+	p->done_ms = smtp_clock_ms();
 	probe_release_slot(e, p->ip);
 	p->ip = NULL;
 	/* tell the hosts; each may finish (and tell its domains) */
@@ -580,6 +683,32 @@ probe_finish(struct scan_engine *e, struct scan_probe *p)
 	free(p->waiters);
 	p->waiters = NULL;
 	p->n_waiters = 0;
+}
+
+/* Start the session p->variant (its SSL made) once its address has a token (--rate-per-ip). */
+static void
+session_when_token(struct scan_probe *p)
+{
+	struct scan_engine *e = p->engine;
+	int64_t wait = ip_rate_wait(e, p->ip, smtp_clock_ms());
+	struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000};
+
+	if (wait == 0) {
+		ip_rate_take(e, p->ip);
+		session_start(e, p, p->variant);
+		return;
+	}
+	e->c.rate_waits++;
+	event_assign(p->ev, e->base, -1, 0, session_token_cb, p);
+	event_add(p->ev, &tv);
+}
+
+static void
+session_token_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	session_when_token(arg); /* another session may have had the token meanwhile */
 }
 
 /* A session is over: record it, then the next session on the same slot, or the end. */
@@ -608,7 +737,8 @@ session_done(struct scan_engine *e, struct scan_probe *p)
 	while ((v = next_variant(p, v)) >= 0) {
 		if ((p->ssl = session_ssl(e, p, v)) != NULL) {
 			e->c.enumeration_sessions++;
-			session_start(e, p, v);
+			p->variant = v;
+			session_when_token(p);
 			return;
 		}
 		p->variants[v].tried = false; /* OpenSSL cannot do it here: unknown */
@@ -621,8 +751,16 @@ probe_step(struct scan_probe *p)
 {
 	struct scan_engine *e = p->engine;
 	int64_t now = smtp_clock_ms(), wait;
-	enum smtp_want w = smtp_probe_step(p->smtp, now);
+	enum smtp_want w;
 	struct timeval tv;
+
+	if (p->rate_stamp) {
+		/* the connection starts in this step: the next one is due 1/rate s after it,
+		 * however long the loop took to get here since the token was taken */
+		p->rate_stamp = false;
+		ip_rate_take(e, p->ip);
+	}
+	w = smtp_probe_step(p->smtp, now);
 
 	if (w == SMTP_WANT_DONE) {
 		session_done(e, p);
@@ -705,7 +843,19 @@ probe_get(struct scan_engine *e, const struct sockaddr_storage *ss, struct scan_
 	struct scan_probe *p;
 
 	format_address(ss, addr, sizeof(addr), key, sizeof(key));
-	if ((en = scan_table_find(&e->probes, key)) != NULL) {
+	if ((en = scan_table_find(&e->probes, key)) != NULL &&
+	    SCAN_CONTAINER(en, struct scan_probe, entry)->done &&
+	    smtp_clock_ms() - SCAN_CONTAINER(en, struct scan_probe, entry)->done_ms >=
+	            (int64_t)e->o.probe_max_age * 1000) {
+		/* too old to stand for the server now: probe again (holders keep the old) */
+		p = SCAN_CONTAINER(en, struct scan_probe, entry);
+		scan_table_remove(&e->probes, en);
+		if (p->refs == 0)
+			probe_free(p);
+		e->c.probes_expired++;
+		en = NULL;
+	}
+	if (en != NULL) {
 		p = SCAN_CONTAINER(en, struct scan_probe, entry);
 		scan_table_busy(&e->probes, en);
 		p->refs++;
@@ -761,43 +911,6 @@ host_release(struct scan_host *host)
 		host_lookups_done(host);
 }
 
-/* Append the addresses of an A or AAAA answer (as dane_host_resolve does). */
-static void
-add_addrs(struct scan_host *host, const struct dns_answer *ans, unsigned port)
-{
-	struct dane_host *h = &host->h;
-	size_t i;
-
-	if (ans->outcome != DNS_OUTCOME_DATA)
-		return;
-	for (i = 0; i < ans->n_rrs; i++) {
-		struct sockaddr_storage ss;
-
-		memset(&ss, 0, sizeof(ss));
-		if (ans->qtype == RR_TYPE_A && ans->rrs[i].len == 4) {
-			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-			sin->sin_family = AF_INET;
-			sin->sin_port = htons((uint16_t)port);
-			memcpy(&sin->sin_addr, ans->rrs[i].rdata, 4);
-		} else if (ans->qtype == RR_TYPE_AAAA && ans->rrs[i].len == 16) {
-			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-			sin6->sin6_family = AF_INET6;
-			sin6->sin6_port = htons((uint16_t)port);
-			memcpy(&sin6->sin6_addr, ans->rrs[i].rdata, 16);
-		} else {
-			continue;
-		}
-		if (h->n_addrs == SCAN_MAX_ADDRS) {
-			host->n_addrs_dropped++;
-			continue;
-		}
-		h->addrs = xreallocarray(h->addrs, h->n_addrs + 1, sizeof(*h->addrs));
-		h->addrs[h->n_addrs++] = ss;
-	}
-}
-
 /* Look up the TLSA records at base i (RFC 7672 2.2.3), or go on to the probes. */
 static void
 host_tlsa_next(struct scan_host *host, int i)
@@ -848,8 +961,8 @@ host_addresses_in(struct scan_host *host)
 	if (addr->canonical && addr->qname && strcasecmp(addr->canonical, addr->qname) != 0)
 		h->canonical = strip_dot(addr->canonical);
 	if (h->addr_sec != DNS_SEC_BOGUS) {
-		add_addrs(host, host->a, h->port);
-		add_addrs(host, host->aaaa, h->port);
+		host->n_addrs_dropped += dane_host_add_addrs(h, host->a, SCAN_MAX_ADDRS);
+		host->n_addrs_dropped += dane_host_add_addrs(h, host->aaaa, SCAN_MAX_ADDRS);
 	}
 	if (h->addr_sec == DNS_SEC_INSECURE && h->canonical) {
 		/* RFC 7672 2.2.3: a secure CNAME into an unsigned zone still gets DANE */
@@ -924,6 +1037,44 @@ host_answer(void *arg, struct dns_answer *ans)
 
 static void host_finish(struct scan_host *host);
 
+/* An answer whose TTL means something (records or a proof of absence, RFC 2308). */
+static bool
+ttl_known(const struct dns_answer *a)
+{
+	return a && !failed(a->outcome) && a->qname;
+}
+
+/*
+ * How long the host's resolution may be reused: the smallest TTL of its
+ * A, AAAA and TLSA answers (RFC 1035 3.2.1: no longer than that), within
+ * SCAN_HOST_TTL_MIN..MAX; without any (failures), the retry delay.
+ */
+static void
+host_set_ttl(struct scan_host *host)
+{
+	const struct dane_host *h = &host->h;
+	uint32_t ttl = UINT32_MAX;
+
+	if (ttl_known(host->a))
+		ttl = host->a->ttl;
+	if (ttl_known(host->aaaa) && host->aaaa->ttl < ttl)
+		ttl = host->aaaa->ttl;
+	host->addr_ttl = ttl == UINT32_MAX ? 0 : ttl;
+	if (h->tlsa_looked_up && ttl_known(&h->tlsa)) {
+		host->tlsa_ttl = h->tlsa.ttl;
+		if (h->tlsa.ttl < ttl)
+			ttl = h->tlsa.ttl;
+	}
+	if (ttl == UINT32_MAX)
+		ttl = HOST_RETRY_MS / 1000;
+	host->ttl = ttl;
+	if (ttl < SCAN_HOST_TTL_MIN)
+		ttl = SCAN_HOST_TTL_MIN;
+	if (ttl > SCAN_HOST_TTL_MAX)
+		ttl = SCAN_HOST_TTL_MAX;
+	host->expires_ms = host->created_ms + (int64_t)ttl * 1000;
+}
+
 /* The DNS part is over: probe each address. */
 static void
 host_lookups_done(struct scan_host *host)
@@ -932,6 +1083,7 @@ host_lookups_done(struct scan_host *host)
 	struct dane_host *h = &host->h;
 	size_t i;
 
+	host_set_ttl(host);
 	host->a = answer_free(host->a);
 	host->aaaa = answer_free(host->aaaa);
 	free(host->base_copy[0]);
@@ -1110,10 +1262,15 @@ host_get(struct scan_engine *e, struct scan_mx *mx)
 	struct scan_host *host;
 
 	if (en) {
+		int64_t now = smtp_clock_ms();
+
 		host = SCAN_CONTAINER(en, struct scan_host, entry);
-		if (host->done && host_failed(host) &&
-		    smtp_clock_ms() - host->created_ms > HOST_RETRY_MS) {
-			/* a failure is not kept for the whole scan: look again */
+		if (host->done && ((host_failed(host) && now - host->created_ms > HOST_RETRY_MS) ||
+		                   now >= host->expires_ms)) {
+			/* a failure is not kept for the whole scan, an answer not beyond its
+			 * TTL: look again (whoever holds the old entry keeps it) */
+			if (now >= host->expires_ms)
+				e->c.hosts_expired++;
 			scan_table_remove(&e->hosts, en);
 			if (host->refs == 0)
 				host_free(e, host);
@@ -1169,7 +1326,11 @@ domain_host_done(struct scan_mx *mx)
 struct policy_req {
 	struct scan_domain *d;
 	enum scan_policy_kind kind;
+	bool org_domain; /* _dmarc at the organizational domain */
 };
+
+static void domain_lookup(struct scan_domain *d, const char *name, uint16_t type, scan_dns_cb *cb,
+                          void *arg);
 
 static void
 on_fetch(void *arg, enum mtasts_fetch_state state, const char *body, size_t len, const char *detail)
@@ -1187,7 +1348,24 @@ on_policy(void *arg, struct dns_answer *ans)
 	struct scan_domain *d = r->d;
 	struct scan_engine *e = d->engine;
 
-	scan_policy_judge(&d->pol, r->kind, ans);
+	if (r->org_domain) {
+		scan_policy_judge_dmarc_org(&d->pol, ans);
+	} else {
+		struct buf owner = BUF_INIT;
+
+		scan_policy_judge(&d->pol, r->kind, ans);
+		/* RFC 7489 6.6.3: no DMARC record at the domain: its organizational domain's */
+		if (r->kind == SCAN_POLICY_DMARC &&
+		    scan_policy_dmarc_org_owner(&d->pol, e->psl, d->name, &owner)) {
+			struct policy_req *org = xcalloc(1, sizeof(*org));
+
+			org->d = d;
+			org->kind = SCAN_POLICY_DMARC;
+			org->org_domain = true;
+			domain_lookup(d, buf_str(&owner), RR_TYPE_TXT, on_policy, org);
+		}
+		buf_release(&owner);
+	}
 	answer_free(ans);
 	if (r->kind == SCAN_POLICY_MTASTS && e->fetcher && scan_policy_wants_fetch(&d->pol)) {
 		d->pending++;
@@ -1644,6 +1822,11 @@ scan_engine_new(const struct scan_options *o, struct why *why)
 		e->o.max_connections = e->o.concurrency;
 	if (e->o.per_ip == 0)
 		e->o.per_ip = 1;
+	if (e->o.rate_per_ip > 0) {
+		e->rate_interval_ms = (int64_t)(1000.0 / e->o.rate_per_ip);
+		if ((double)e->rate_interval_ms * e->o.rate_per_ip < 1000.0)
+			e->rate_interval_ms++; /* rounded up: never faster than asked */
+	}
 	if ((e->base = event_base_new()) == NULL) {
 		why_set(why, "cannot create an event base");
 		goto fail;
@@ -1678,6 +1861,8 @@ scan_engine_new(const struct scan_options *o, struct why *why)
 		goto fail;
 	if ((e->pkix = scan_pkix_store_new(o->ca_file, why)) == NULL)
 		goto fail;
+	if (o->policies && (e->psl = policy_psl_new(o->psl_file, why)) == NULL)
+		goto fail;
 	if (o->policies && o->fetch_mtasts)
 		e->fetcher = mtasts_fetcher_new(e->base, o->ca_file, o->sts_resolve, o->sts_port);
 	scan_table_init(&e->hosts);
@@ -1703,13 +1888,19 @@ scan_engine_free(struct scan_engine *e)
 	if (e == NULL)
 		return NULL;
 	if (e->hosts.buckets) {
+		struct scan_entry *en;
+
 		trim(e, 0, 0);
+		/* addresses kept for their token bucket */
+		while ((en = scan_table_oldest_idle(&e->ips)) != NULL)
+			ip_free(e, SCAN_CONTAINER(en, struct scan_ip, entry));
 		scan_table_clear(&e->hosts);
 		scan_table_clear(&e->probes);
 		scan_table_clear(&e->ips);
 	}
 	if (e->fetcher)
 		mtasts_fetcher_free(e->fetcher);
+	policy_psl_free(e->psl);
 	if (e->feed_ev)
 		event_free(e->feed_ev);
 	if (e->tick_ev)
@@ -1766,4 +1957,50 @@ size_t
 scan_engine_in_flight(const struct scan_engine *e)
 {
 	return e->in_flight;
+}
+
+static json_t *
+json_ttl(bool known, uint32_t ttl)
+{
+	return known ? json_integer(ttl) : json_null();
+}
+
+void
+scan_domain_ttl_json(const struct scan_domain *d, json_t *obj)
+{
+	json_t *jmx = json_object_get(obj, "mx"), *jhosts = json_object_get(obj, "hosts");
+	size_t i;
+
+	if (json_is_object(jmx))
+		json_object_set_new(jmx, "ttl", json_ttl(ttl_known(d->mx), d->mx ? d->mx->ttl : 0));
+	for (i = 0; i < d->n_mx && i < json_array_size(jhosts); i++) {
+		const struct scan_host *host = d->mxs[i].host;
+		json_t *jh = json_array_get(jhosts, i), *jt = json_object_get(jh, "tlsa");
+
+		if (!json_is_object(jh) || host == NULL)
+			continue;
+		json_object_set_new(jh, "ttl", json_ttl(!host_failed(host), host->ttl));
+		json_object_set_new(jh, "addresses_ttl",
+		                    json_ttl(!failed(host->h.addr_outcome), host->addr_ttl));
+		if (json_is_object(jt))
+			json_object_set_new(
+			        jt, "ttl",
+			        json_ttl(host->h.tlsa_looked_up && ttl_known(&host->h.tlsa),
+			                 host->tlsa_ttl));
+	}
+}
+
+void
+scan_counters_json(const struct scan_counters *c, json_t *obj)
+{
+	if (!json_is_object(obj))
+		return;
+	if (json_object_get(obj, "rate_waits") == NULL)
+		json_object_set_new(obj, "rate_waits", json_integer((json_int_t)c->rate_waits));
+	if (json_object_get(obj, "hosts_expired") == NULL)
+		json_object_set_new(obj, "hosts_expired",
+		                    json_integer((json_int_t)c->hosts_expired));
+	if (json_object_get(obj, "probes_expired") == NULL)
+		json_object_set_new(obj, "probes_expired",
+		                    json_integer((json_int_t)c->probes_expired));
 }

@@ -13,9 +13,12 @@
  * Work is shared across domains: an MX host is resolved once (table keyed
  * by host name) and an address is probed once (table keyed by IP:port);
  * every domain waiting on it gets the result.  Limits: domains in flight,
- * connections per IP and in all, DNS lookups outstanding, a timeout per
- * SMTP stage and per DNS lookup; idle table entries beyond a bound are
- * evicted (least recently used), so memory stays bounded on any list.
+ * connections per IP and in all, new connections per IP and second (a
+ * token bucket; waiting is on a timer), DNS lookups outstanding, a timeout
+ * per SMTP stage and per DNS lookup; idle table entries beyond a bound are
+ * evicted (least recently used), so memory stays bounded on any list.  A
+ * host's resolution is reused for its answers' TTL, a probe's result for
+ * probe_max_age: long scans see what is there now, not at their start.
  *
  * The engine prints nothing: each finished domain goes to a callback.
  */
@@ -27,6 +30,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include <jansson.h>
 #include <openssl/ssl.h>
 
 #include "dane/cert.h"
@@ -47,6 +51,8 @@ struct scan_domain;
 /* Defaults and bounds of the options (scan.c checks the bounds). */
 #define SCAN_DEFAULT_CONCURRENCY 1000
 #define SCAN_DEFAULT_PER_IP      1
+/* New connections per second to one address (0: no limit); see scan_options.rate_per_ip. */
+#define SCAN_DEFAULT_RATE_PER_IP 2.0
 #define SCAN_DEFAULT_PORT        25
 #define SCAN_DEFAULT_DNS_MS      20000
 #define SCAN_DEFAULT_FETCH_MS    10000
@@ -57,6 +63,11 @@ struct scan_domain;
 #define SCAN_DEFAULT_GREETING_MS 30000
 #define SCAN_DEFAULT_COMMAND_MS  20000
 #define SCAN_DEFAULT_TLS_MS      20000
+/* Cached host resolutions live for the smallest TTL of their A/AAAA/TLSA answers, within
+ * these bounds (s); a finished probe is reused for at most probe_max_age seconds. */
+#define SCAN_HOST_TTL_MIN          1
+#define SCAN_HOST_TTL_MAX          86400
+#define SCAN_DEFAULT_PROBE_MAX_AGE 3600
 /* MX hosts per domain and addresses per host that are followed (the rest noted). */
 #define SCAN_MAX_MX    16
 #define SCAN_MAX_ADDRS 8
@@ -64,9 +75,14 @@ struct scan_domain;
 #define SCAN_MAX_DNS_THREADS 16
 
 struct scan_options {
-	struct dns_config dns;    /* resolver (bulk settings added by the engine) */
-	unsigned concurrency;     /* domains in flight */
-	unsigned per_ip;          /* SMTP connections to one IP address at once */
+	struct dns_config dns; /* resolver (bulk settings added by the engine) */
+	unsigned concurrency;  /* domains in flight */
+	unsigned per_ip;       /* SMTP connections to one IP address at once */
+	/* new SMTP connections per second to one IP address (0: no limit): a token bucket
+	 * one token deep, so connections to an address start at least 1/rate s apart;
+	 * probes and --tls-enumerate sessions waiting for a token wait on a timer */
+	double rate_per_ip;
+	unsigned probe_max_age;   /* s a finished probe's result is reused (0: never) */
 	unsigned max_connections; /* SMTP connections at once (0: concurrency) */
 	unsigned port;            /* SMTP port, also in the TLSA owner _port._tcp */
 	unsigned connect_ms, greeting_ms, command_ms, tls_ms;
@@ -83,6 +99,7 @@ struct scan_options {
 	bool policies;        /* SPF, DMARC, MTA-STS, TLS-RPT (when mailpolicy is linked) */
 	bool fetch_mtasts;
 	const char *ca_file;     /* PKIX store and MTA-STS fetches; NULL: the system's */
+	const char *psl_file;    /* public suffix list (DMARC org. domains); NULL: libpsl's */
 	const char *sts_resolve; /* MTA-STS fetcher: "host:port:addr,..." (tests) */
 	unsigned sts_port;       /* MTA-STS fetcher port (tests); 0: 443 */
 };
@@ -132,8 +149,9 @@ struct scan_probe {
 	struct scan_entry entry; /* key "127.0.1.2:25" / "[::1]:25" */
 	char address[48];        /* "127.0.1.2" / "::1" */
 	unsigned port;
-	uint64_t id; /* 1, 2, ... in start order (0: never started) */
-	char *sni;   /* the server name sent (the first host's TLSA base domain) */
+	uint64_t id;     /* 1, 2, ... in start order (0: never started) */
+	int64_t done_ms; /* smtp_clock_ms() when it finished */
+	char *sni;       /* the server name sent (the first host's TLSA base domain) */
 	bool done;
 	/* the SMTP dialogue (text escaped by lib/smtp) */
 	enum smtp_result result;
@@ -162,7 +180,8 @@ struct scan_probe {
 	struct scan_tls_variant variants[SCAN_VARIANTS];
 	/* engine's bookkeeping */
 	struct scan_engine *engine;
-	int variant; /* the session running: -1 main, else enum scan_variant */
+	int variant;     /* the session running: -1 main, else enum scan_variant */
+	bool rate_stamp; /* the session connects in its next step (--rate-per-ip) */
 	struct sockaddr_storage sa;
 	socklen_t salen;
 	struct scan_ip *ip;
@@ -212,6 +231,11 @@ struct scan_host {
 	size_t n_waiters;
 	size_t refs;
 	int64_t created_ms;
+	/* the smallest TTL of the A, AAAA and TLSA answers (s), and when the entry expires
+	 * (smtp_clock_ms(): created_ms + that TTL within SCAN_HOST_TTL_MIN..MAX) */
+	uint32_t ttl;
+	int64_t expires_ms;
+	uint32_t addr_ttl, tlsa_ttl; /* of the address and TLSA answers (0: none) */
 };
 
 /* One MX record of a domain (or the implicit MX). */
@@ -292,6 +316,9 @@ struct scan_counters {
 	uint64_t dns_queries;
 	uint64_t dane_verifications;
 	uint64_t hosts_evicted, probes_evicted;
+	uint64_t rate_waits;     /* connections held back by --rate-per-ip */
+	uint64_t hosts_expired;  /* cached host resolutions past their TTL, resolved again */
+	uint64_t probes_expired; /* finished probes older than probe_max_age, made again */
 };
 
 /* Called with each finished domain; the engine frees it on return. */
@@ -318,5 +345,16 @@ struct event_base *scan_engine_base(struct scan_engine *e);
 const struct scan_counters *scan_engine_counters(const struct scan_engine *e);
 /* Domains in flight. */
 size_t scan_engine_in_flight(const struct scan_engine *e);
+/*
+ * Add the TTLs (seconds) to obj, a domain's JSON object as scan_domain_json()
+ * made it: "mx.ttl" (the MX RRset's, or its negative TTL), per host "ttl"
+ * (how long its resolution is reused: the smallest of the rest, before the
+ * SCAN_HOST_TTL_MIN..MAX bounds), "addresses_ttl" and "tlsa.ttl"; null where
+ * the lookup failed.
+ */
+void scan_domain_ttl_json(const struct scan_domain *d, json_t *obj);
+/* Add the counters of rate limiting and expiry to obj ("engine" of the --stats JSON)
+ * unless it has them: rate_waits, hosts_expired, probes_expired. */
+void scan_counters_json(const struct scan_counters *c, json_t *obj);
 
 #endif

@@ -16,7 +16,8 @@
  *   counted over the record's own terms, include: and redirect= targets are
  *   NOT fetched or followed, and the void-lookup limit needs evaluation, so
  *   it is not checked here);
- *   RFC 7489 6.3, 6.4 (DMARC tags; 6.6.3 record discovery);
+ *   RFC 7489 6.3, 6.4 (DMARC tags; 6.6.3 record discovery, at the
+ *   organizational domain of 3.2 too, found with libpsl's public suffix list);
  *   RFC 8460 3 (TLS-RPT record);
  *   RFC 8461 3.1 (the _mta-sts TXT record), 3.2 (policy file), 3.3 (HTTPS
  *   fetch: PKIX, no redirects, status 200, text/plain), 4.1 (mx matching).
@@ -40,6 +41,7 @@
 
 #include <curl/curl.h>
 #include <event2/event.h>
+#include <libpsl.h>
 
 #include "dns/rr.h"
 #include "util/alloc.h"
@@ -976,8 +978,9 @@ dmarc_parse(const char *s, size_t len, struct dmarc_info *out)
 	return true;
 }
 
-void
-dmarc_judge(const struct dns_answer *txt, struct dmarc_info *out)
+/* Judge one _dmarc TXT RRset (no discovery). */
+static void
+dmarc_judge_one(const struct dns_answer *txt, struct dmarc_info *out)
 {
 	struct buf rec = BUF_INIT;
 
@@ -995,13 +998,147 @@ dmarc_judge(const struct dns_answer *txt, struct dmarc_info *out)
 	buf_release(&rec);
 }
 
+const char *
+dmarc_found_name(enum dmarc_found f)
+{
+	switch (f) {
+	case DMARC_FOUND_NONE:
+		return "none";
+	case DMARC_FOUND_DOMAIN:
+		return "domain";
+	case DMARC_FOUND_ORG_DOMAIN:
+		return "org-domain";
+	}
+	return "none";
+}
+
+void
+dmarc_judge(const struct dns_answer *txt, struct dmarc_info *out)
+{
+	dmarc_judge_one(txt, out);
+	if (out->state == POLICY_VALID || out->state == POLICY_INVALID ||
+	    out->state == POLICY_MULTIPLE)
+		out->found_at = DMARC_FOUND_DOMAIN;
+	if (out->state == POLICY_VALID)
+		snprintf(out->effective, sizeof(out->effective), "%s", out->policy);
+}
+
+bool
+dmarc_wants_org_domain(struct dmarc_info *d, const char *domain, const char *org_domain)
+{
+	size_t n = strlen(domain);
+
+	free(d->org_domain);
+	d->org_domain = org_domain ? xstrdup(org_domain) : NULL;
+	if (n > 0 && domain[n - 1] == '.')
+		n--;
+	/* RFC 7489 6.6.3 step 3: only an empty set sends the receiver to the org domain */
+	return d->state == POLICY_ABSENT && org_domain &&
+	       !(strlen(org_domain) == n && strncasecmp(org_domain, domain, n) == 0);
+}
+
+void
+dmarc_judge_org_domain(const struct dns_answer *txt, struct dmarc_info *d)
+{
+	struct dmarc_info org;
+
+	dmarc_judge_one(txt, &org);
+	if (org.state == POLICY_ABSENT) {
+		dmarc_info_clear(&org);
+		return; /* none at either place: absent */
+	}
+	org.org_domain = d->org_domain;
+	d->org_domain = NULL;
+	dmarc_info_clear(d);
+	*d = org;
+	if (d->state == POLICY_LOOKUP_FAILED) {
+		/* the domain has none; whether its organization has one is unknown */
+		static const char prefix[] = "organizational domain: ";
+		size_t n = strlen(d->why);
+
+		if (n > sizeof(d->why) - sizeof(prefix))
+			n = sizeof(d->why) - sizeof(prefix);
+		memmove(d->why + sizeof(prefix) - 1, d->why, n);
+		memcpy(d->why, prefix, sizeof(prefix) - 1);
+		d->why[sizeof(prefix) - 1 + n] = '\0';
+		return;
+	}
+	d->found_at = DMARC_FOUND_ORG_DOMAIN;
+	/* RFC 7489 6.3 sp=: the policy for subdomains of the organizational domain, p= if
+	 * absent */
+	if (d->state == POLICY_VALID)
+		snprintf(d->effective, sizeof(d->effective), "%s", d->sp[0] ? d->sp : d->policy);
+}
+
 void
 dmarc_info_clear(struct dmarc_info *d)
 {
 	if (d == NULL)
 		return;
 	free(d->record);
+	free(d->org_domain);
 	memset(d, 0, sizeof(*d));
+}
+
+/*
+ * Public suffix list (libpsl)
+ */
+
+struct policy_psl {
+	psl_ctx_t *ctx;
+};
+
+struct policy_psl *
+policy_psl_new(const char *file, struct why *why)
+{
+	struct policy_psl *psl;
+	psl_ctx_t *ctx;
+
+	/* psl_latest(NULL): the newer of the built-in list and the distribution's file */
+	ctx = file ? psl_load_file(file) : psl_latest(NULL);
+	if (ctx == NULL) {
+		struct buf esc = BUF_INIT;
+
+		why_set(why, "public suffix list %s: cannot be loaded",
+		        file ? escape_str(&esc, file) : "(libpsl's)");
+		buf_release(&esc);
+		return NULL;
+	}
+	psl = xcalloc(1, sizeof(*psl));
+	psl->ctx = ctx;
+	return psl;
+}
+
+struct policy_psl *
+policy_psl_free(struct policy_psl *psl)
+{
+	if (psl) {
+		psl_free(psl->ctx);
+		free(psl);
+	}
+	return NULL;
+}
+
+bool
+policy_org_domain(const struct policy_psl *psl, const char *domain, struct buf *out)
+{
+	struct buf name = BUF_INIT;
+	const char *reg;
+	size_t n = strlen(domain), i;
+
+	if (psl == NULL || n == 0)
+		return false;
+	if (domain[n - 1] == '.')
+		n--;
+	for (i = 0; i < n; i++)
+		buf_putc(&name, (char)tolower((unsigned char)domain[i]));
+	/* RFC 7489 3.2 steps 3-4 are libpsl's registrable domain */
+	reg = psl_registrable_domain(psl->ctx, buf_str(&name));
+	buf_reset(out);
+	if (reg)
+		buf_puts(out, reg);
+	buf_release(&name);
+	return reg != NULL;
 }
 
 /*

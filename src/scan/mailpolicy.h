@@ -12,6 +12,8 @@
 #include <stddef.h>
 
 #include "dns/resolver.h"
+#include "util/buf.h"
+#include "util/why.h"
 
 struct event_base;
 
@@ -38,6 +40,15 @@ struct spf_info {
 void spf_judge(const struct dns_answer *txt, struct spf_info *out);
 void spf_info_clear(struct spf_info *s);
 
+/* Where a domain's DMARC record was found (RFC 7489 6.6.3). */
+enum dmarc_found {
+	DMARC_FOUND_NONE,       /* nowhere (or the lookups failed) */
+	DMARC_FOUND_DOMAIN,     /* at _dmarc.<domain> */
+	DMARC_FOUND_ORG_DOMAIN, /* at _dmarc.<organizational domain>, none at the domain */
+};
+/* "none", "domain", "org-domain". */
+const char *dmarc_found_name(enum dmarc_found f);
+
 struct dmarc_info {
 	enum policy_record_state state;
 	char *record;
@@ -46,10 +57,37 @@ struct dmarc_info {
 	int pct;         /* 0-100, default 100 */
 	bool has_rua;
 	char why[160];
+	enum dmarc_found found_at;
+	char *org_domain;   /* the organizational domain (RFC 7489 3.2), or NULL if none */
+	char effective[16]; /* the policy for the domain: p=, or for a record found at the
+	                     * organizational domain sp= if present (RFC 7489 6.3), or "" */
 };
 /* Judge the TXT RRset at _dmarc.<domain> (records starting "v=DMARC1"). */
 void dmarc_judge(const struct dns_answer *txt, struct dmarc_info *out);
+/*
+ * RFC 7489 6.6.3 step 3: whether, after dmarc_judge(), the record must be
+ * looked for at _dmarc.<org_domain> instead: no record at the domain (not a
+ * failure: a failed lookup is unknown, no reason to look elsewhere) and an
+ * organizational domain other than the domain.  Records org_domain in d.
+ */
+bool dmarc_wants_org_domain(struct dmarc_info *d, const char *domain, const char *org_domain);
+/* Judge the TXT RRset at _dmarc.<org domain> into d (after dmarc_wants_org_domain). */
+void dmarc_judge_org_domain(const struct dns_answer *txt, struct dmarc_info *d);
 void dmarc_info_clear(struct dmarc_info *d);
+
+/* A public suffix list (libpsl), for organizational domains. */
+struct policy_psl;
+/* The list in file (the text format of publicsuffix.org or libpsl's DAFSA), or with file
+ * NULL the newest libpsl has (built in or the publicsuffix package's); NULL and a reason. */
+struct policy_psl *policy_psl_new(const char *file, struct why *why);
+struct policy_psl *policy_psl_free(struct policy_psl *psl);
+/*
+ * The organizational domain of domain (RFC 7489 3.2: the longest public
+ * suffix that matches, plus one label; unknown top-level domains count as
+ * public suffixes, the "*" rule) into out; false when there is none (the
+ * domain is itself a public suffix).
+ */
+bool policy_org_domain(const struct policy_psl *psl, const char *domain, struct buf *out);
 
 struct tlsrpt_info {
 	enum policy_record_state state;

@@ -1,6 +1,7 @@
 /*
  * policyscan.c - SPF (RFC 7208), DMARC (RFC 7489), MTA-STS (RFC 8461) and
- * TLS-RPT (RFC 8460) for the scanner: TXT owners, judging through
+ * TLS-RPT (RFC 8460) for the scanner: TXT owners (DMARC at the
+ * organizational domain too, RFC 7489 6.6.3), judging through
  * mailpolicy.h, the MX coverage check of RFC 8461 4.1, and JSON (see
  * policyscan.h).
  *
@@ -50,6 +51,30 @@ scan_policy_judge(struct scan_policies *p, enum scan_policy_kind kind, const str
 		return;
 	}
 	p->judged[kind] = true;
+}
+
+bool
+scan_policy_dmarc_org_owner(struct scan_policies *p, const struct policy_psl *psl,
+                            const char *domain, struct buf *out)
+{
+	struct buf org = BUF_INIT;
+	bool want;
+
+	if (!p->judged[SCAN_POLICY_DMARC])
+		return false;
+	want = dmarc_wants_org_domain(&p->dmarc, domain,
+	                              policy_org_domain(psl, domain, &org) ? buf_str(&org) : NULL);
+	if (want)
+		scan_policy_owner(SCAN_POLICY_DMARC, buf_str(&org), out);
+	buf_release(&org);
+	return want;
+}
+
+void
+scan_policy_judge_dmarc_org(struct scan_policies *p, const struct dns_answer *txt)
+{
+	if (p->judged[SCAN_POLICY_DMARC])
+		dmarc_judge_org_domain(txt, &p->dmarc);
 }
 
 bool
@@ -114,6 +139,13 @@ scan_policy_json(const struct scan_policies *p, json_t *obj, const char *const *
 		json_object_set_new(j, "pct", json_integer(p->dmarc.pct));
 		json_object_set_new(j, "rua", json_boolean(p->dmarc.has_rua));
 		json_object_set_new(j, "why", jtext(p->dmarc.why));
+		/* RFC 7489 6.6.3: where the record came from, and what applies to the domain */
+		json_object_set_new(j, "found_at",
+		                    p->dmarc.found_at == DMARC_FOUND_NONE
+		                            ? json_null()
+		                            : json_string(dmarc_found_name(p->dmarc.found_at)));
+		json_object_set_new(j, "org_domain", jstr(p->dmarc.org_domain));
+		json_object_set_new(j, "effective_policy", jtext(p->dmarc.effective));
 		json_object_set_new(obj, "dmarc", j);
 	}
 	if (p->judged[SCAN_POLICY_MTASTS]) {

@@ -43,6 +43,15 @@ void scan_policy_owner(enum scan_policy_kind kind, const char *domain, struct bu
 /* Judge a TXT answer of kind (the answer stays the caller's). */
 void scan_policy_judge(struct scan_policies *p, enum scan_policy_kind kind,
                        const struct dns_answer *txt);
+/*
+ * After the _dmarc.<domain> answer was judged: whether the record must be
+ * looked for at the organizational domain (RFC 7489 6.6.3; psl NULL: never),
+ * whose _dmarc owner goes into out.
+ */
+bool scan_policy_dmarc_org_owner(struct scan_policies *p, const struct policy_psl *psl,
+                                 const char *domain, struct buf *out);
+/* Judge the TXT answer at _dmarc.<organizational domain> (the answer stays the caller's). */
+void scan_policy_judge_dmarc_org(struct scan_policies *p, const struct dns_answer *txt);
 /* Whether the MTA-STS policy file should be fetched (a valid _mta-sts record). */
 bool scan_policy_wants_fetch(const struct scan_policies *p);
 /* Take a fetch result: parse the body when there is one. */

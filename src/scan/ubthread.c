@@ -10,32 +10,23 @@
  * answer was already on its way, the query is kept, marked done, until
  * ub_process() hands it over, and then dropped.
  *
- * The mapping of a libunbound result onto a struct dns_answer repeats
- * lib/dns/resolver.c's answer_start/answer_fail/answer_fill rule for rule
- * (a BOGUS answer keeps its data but is BOGUS whatever it holds; SERVFAIL
- * and other rcodes are failures, INDETERMINATE, never "no records"; the
- * rcode comes from the packet header).  It is a copy only until this front
- * end moves into lib/dns, where the two can share one function.  Trusts
+ * A libunbound result becomes a struct dns_answer through lib/dns's one
+ * mapping (dns_answer_start/_fail/_from_ub in dns/resolver.h: a BOGUS
+ * answer keeps its data but is BOGUS whatever it holds; SERVFAIL and other
+ * rcodes are failures, INDETERMINATE, never "no records").  Trusts
  * libunbound's validation; the packet is parsed by dns/packet.c as
  * untrusted bytes.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unbound.h>
 
 #include <event2/event.h>
 
-#include "dns/packet.h"
 #include "ubthread.h"
 #include "util/alloc.h"
-#include "util/buf.h"
-#include "util/escape.h"
 
-#define DNS_CLASS_IN     1
-#define DNS_RCODE_OK     0
-#define DNS_RCODE_FAIL   2
-#define DNS_RCODE_NXNAME 3
+#define DNS_CLASS_IN 1
 
 struct ub_query {
 	struct scan_ub *u;
@@ -55,90 +46,6 @@ struct scan_ub {
 	struct ub_query *queries;
 	size_t pending;
 };
-
-/* resolver.c answer_start(). */
-static void
-answer_start(struct dns_answer *ans, const char *name, uint16_t type)
-{
-	size_t n = strlen(name);
-	bool dotted = n > 0 && name[n - 1] == '.';
-
-	memset(ans, 0, sizeof(*ans));
-	ans->qname = xmalloc(n + 2);
-	memcpy(ans->qname, name, n);
-	ans->qname[n] = '.';
-	ans->qname[n + (dotted ? 0 : 1)] = '\0';
-	ans->qtype = type;
-	ans->rcode = -1;
-	ans->outcome = DNS_OUTCOME_ERROR;
-	ans->sec = DNS_SEC_INDETERMINATE;
-}
-
-/* resolver.c answer_fail(). */
-static void
-answer_fail(struct dns_answer *ans, enum dns_outcome outcome, const char *why)
-{
-	struct buf esc = BUF_INIT;
-
-	ans->outcome = outcome;
-	ans->sec = DNS_SEC_INDETERMINATE;
-	free(ans->why);
-	ans->why = xstrdup(escape_str(&esc, why));
-	buf_release(&esc);
-}
-
-/* resolver.c answer_fill(), from a ub_result. */
-static void
-answer_fill(struct dns_answer *ans, const struct ub_result *r)
-{
-	const uint8_t *pkt = r->answer_packet;
-	size_t len = r->answer_len > 0 ? (size_t)r->answer_len : 0;
-	int rcode = r->rcode;
-	struct why why;
-	struct buf esc = BUF_INIT;
-
-	if (pkt && len >= 4)
-		rcode = pkt[3] & 0x0f;
-	ans->rcode = rcode;
-	if (r->bogus) {
-		ans->sec = DNS_SEC_BOGUS;
-		ans->outcome = DNS_OUTCOME_SERVFAIL;
-		if (pkt && len && dns_packet_answer(pkt, len, ans->qtype, ans, NULL))
-			ans->outcome = ans->n_rrs                  ? DNS_OUTCOME_DATA
-			               : rcode == DNS_RCODE_NXNAME ? DNS_OUTCOME_NXDOMAIN
-			                                           : DNS_OUTCOME_NODATA;
-		ans->rcode = rcode;
-		ans->why = xstrdup(
-		        escape_str(&esc, r->why_bogus ? r->why_bogus : "validation failed"));
-		buf_release(&esc);
-		return;
-	}
-	if (rcode == DNS_RCODE_FAIL) {
-		answer_fail(ans, DNS_OUTCOME_SERVFAIL,
-		            r->was_ratelimited ? "server failure (rate limited)"
-		                               : "server failure (SERVFAIL)");
-		return;
-	}
-	if (rcode != DNS_RCODE_OK && rcode != DNS_RCODE_NXNAME) {
-		char msg[64];
-
-		snprintf(msg, sizeof(msg), "resolver answered rcode %d", rcode);
-		answer_fail(ans, DNS_OUTCOME_ERROR, msg);
-		ans->rcode = rcode;
-		return;
-	}
-	if (pkt == NULL || len == 0 || !dns_packet_answer(pkt, len, ans->qtype, ans, &why)) {
-		answer_fail(ans, DNS_OUTCOME_ERROR, pkt ? why.msg : "no response packet");
-		ans->rcode = rcode;
-		return;
-	}
-	ans->sec = r->secure ? DNS_SEC_SECURE : DNS_SEC_INSECURE;
-	if (ans->n_rrs)
-		ans->outcome = DNS_OUTCOME_DATA;
-	else
-		ans->outcome =
-		        rcode == DNS_RCODE_NXNAME ? DNS_OUTCOME_NXDOMAIN : DNS_OUTCOME_NODATA;
-}
 
 static void
 query_unlink_free(struct ub_query *q)
@@ -181,9 +88,9 @@ on_result(void *arg, int err, struct ub_result *result)
 
 	if (!q->done) {
 		if (err != 0)
-			answer_fail(q->ans, DNS_OUTCOME_ERROR, ub_strerror(err));
+			dns_answer_fail(q->ans, DNS_OUTCOME_ERROR, ub_strerror(err));
 		else
-			answer_fill(q->ans, result);
+			dns_answer_from_ub(q->ans, result);
 		deliver(q);
 	}
 	if (result)
@@ -198,7 +105,7 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	answer_fail(q->ans, DNS_OUTCOME_TIMEOUT, "no answer in time");
+	dns_answer_fail(q->ans, DNS_OUTCOME_TIMEOUT, "no answer in time");
 	if (ub_cancel(q->u->ctx, q->id) == UB_NOERROR) {
 		/* no callback will come: this is the end of the query */
 		deliver(q);
@@ -294,7 +201,7 @@ scan_ub_lookup(struct scan_ub *u, const char *name, uint16_t type, unsigned time
 	q->cb = cb;
 	q->arg = arg;
 	q->ans = xmalloc(sizeof(*q->ans));
-	answer_start(q->ans, name, type);
+	dns_answer_start(q->ans, name, type);
 	if (timeout_ms) {
 		struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
 

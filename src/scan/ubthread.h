@@ -12,8 +12,8 @@
  * before.
  *
  * Answers are the same struct dns_answer as dns_async's, filled by the
- * same rules (resolver.c's answer_fill(), repeated in ubthread.c: see the
- * comment there), with the same explicit outcome and DNSSEC state.
+ * same function (dns_answer_from_ub(), lib/dns/resolver.h), with the same
+ * explicit outcome and DNSSEC state.
  * Meant to move into lib/dns as a threaded variant of dns_async_new().
  */
 #ifndef DANEMAIL_SCAN_UBTHREAD_H

@@ -606,6 +606,160 @@ test_dmarc(void **state)
 }
 
 /*
+ * DMARC at the organizational domain (RFC 7489 3.2, 6.6.3)
+ */
+
+/* The organizational domain from libpsl's list, and from a private list file. */
+static void
+test_org_domain(void **state)
+{
+	static const struct {
+		const char *domain, *want; /* want NULL: none (a public suffix) */
+		bool private_list;         /* the file below instead of libpsl's */
+	} rows[] = {
+	        {"example.com", "example.com", false},
+	        {"mail.example.com", "example.com", false},
+	        {"a.b.c.example.co.uk", "example.co.uk", false}, /* two-label suffix */
+	        {"Mail.Example.COM.", "example.com", false},     /* case, final dot */
+	        {"co.uk", NULL, false},                          /* a public suffix */
+	        {"com", NULL, false},
+	        {"sub.secure.test", "secure.test", false}, /* unknown TLD: the "*" rule */
+	        {"x.y.scan-test", "y.scan-test", false},
+	        {"a.b.orgs.scan-test", "b.orgs.scan-test", true},
+	        {"orgs.scan-test", NULL, true},
+	        {"a.b.scan-test", "b.scan-test", true},
+	};
+	static const char list[] = "// private\nscan-test\norgs.scan-test\n";
+	struct policy_psl *builtin, *priv;
+	struct why why = {""};
+	char path[] = "/tmp/test_mailpolicy_psl.XXXXXX";
+	int fd = mkstemp(path);
+	size_t i;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_true(write(fd, list, strlen(list)) == (ssize_t)strlen(list));
+	close(fd);
+	builtin = policy_psl_new(NULL, &why);
+	if (builtin == NULL)
+		fail_msg("libpsl's list: %s", why.msg);
+	priv = policy_psl_new(path, &why);
+	if (priv == NULL)
+		fail_msg("private list: %s", why.msg);
+	unlink(path);
+	for (i = 0; i < N_OF(rows); i++) {
+		struct buf out = BUF_INIT;
+		bool got = policy_org_domain(rows[i].private_list ? priv : builtin, rows[i].domain,
+		                             &out);
+
+		if (got != (rows[i].want != NULL) ||
+		    (got && strcmp(buf_str(&out), rows[i].want) != 0))
+			fail_msg("%s: got %s, want %s", rows[i].domain,
+			         got ? buf_str(&out) : "none",
+			         rows[i].want ? rows[i].want : "none");
+		buf_release(&out);
+	}
+	assert_false(policy_org_domain(NULL, "example.com", NULL));
+	assert_null(policy_psl_new("/nonexistent/psl.dat", &why));
+	assert_non_null(strstr(why.msg, "cannot be loaded"));
+	policy_psl_free(builtin);
+	policy_psl_free(priv);
+	policy_psl_free(NULL);
+}
+
+/* Record discovery: the domain's answer, then perhaps the organizational domain's. */
+static void
+test_dmarc_org_discovery(void **state)
+{
+	static const char *const reject_sp[] = {"v=DMARC1; p=reject; sp=quarantine", NULL};
+	static const char *const reject[] = {"v=DMARC1; p=reject", NULL};
+	static const char *const none[] = {"v=DMARC1; p=none", NULL};
+	static const char *const spf_only[] = {"v=spf1 -all", NULL};
+	static const char *const two[] = {"v=DMARC1; p=none", "v=DMARC1; p=reject", NULL};
+	static const struct {
+		const char *what;
+		const char *domain, *org;
+		enum dns_outcome o1;
+		const char *const *txt1;
+		bool want_org; /* a lookup at the organizational domain */
+		enum dns_outcome o2;
+		const char *const *txt2;
+		enum policy_record_state want;
+		enum dmarc_found found;
+		const char *effective;
+	} rows[] = {
+	        {"own record", "mail.example.com", "example.com", DNS_OUTCOME_DATA, none, false, 0,
+	         NULL, POLICY_VALID, DMARC_FOUND_DOMAIN, "none"},
+	        {"none at the domain: sp= of the org domain (RFC 7489 6.3)", "mail.example.com",
+	         "example.com", DNS_OUTCOME_NXDOMAIN, NULL, true, DNS_OUTCOME_DATA, reject_sp,
+	         POLICY_VALID, DMARC_FOUND_ORG_DOMAIN, "quarantine"},
+	        {"no sp=: p= applies to subdomains", "mail.example.com", "example.com",
+	         DNS_OUTCOME_NODATA, NULL, true, DNS_OUTCOME_DATA, reject, POLICY_VALID,
+	         DMARC_FOUND_ORG_DOMAIN, "reject"},
+	        {"TXT but no DMARC record: the set is empty", "mail.example.com", "example.com",
+	         DNS_OUTCOME_DATA, spf_only, true, DNS_OUTCOME_DATA, reject, POLICY_VALID,
+	         DMARC_FOUND_ORG_DOMAIN, "reject"},
+	        {"none anywhere", "mail.example.com", "example.com", DNS_OUTCOME_NXDOMAIN, NULL,
+	         true, DNS_OUTCOME_NXDOMAIN, NULL, POLICY_ABSENT, DMARC_FOUND_NONE, ""},
+	        {"the domain is its org domain: no second lookup", "example.com", "example.com",
+	         DNS_OUTCOME_NXDOMAIN, NULL, false, 0, NULL, POLICY_ABSENT, DMARC_FOUND_NONE, ""},
+	        {"a public suffix: no org domain", "co.uk", NULL, DNS_OUTCOME_NXDOMAIN, NULL, false,
+	         0, NULL, POLICY_ABSENT, DMARC_FOUND_NONE, ""},
+	        {"a failure at the domain is unknown, not empty", "mail.example.com", "example.com",
+	         DNS_OUTCOME_SERVFAIL, NULL, false, 0, NULL, POLICY_LOOKUP_FAILED, DMARC_FOUND_NONE,
+	         ""},
+	        {"two records at the domain: discovery ends (6.6.3 step 5)", "mail.example.com",
+	         "example.com", DNS_OUTCOME_DATA, two, false, 0, NULL, POLICY_MULTIPLE,
+	         DMARC_FOUND_DOMAIN, ""},
+	        {"the org domain's lookup fails: unknown", "mail.example.com", "example.com",
+	         DNS_OUTCOME_NXDOMAIN, NULL, true, DNS_OUTCOME_SERVFAIL, NULL, POLICY_LOOKUP_FAILED,
+	         DMARC_FOUND_NONE, ""},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N_OF(rows); i++) {
+		struct dns_answer a1, a2;
+		struct dmarc_info got;
+		bool want_org;
+
+		make_answer(&a1, rows[i].o1,
+		            rows[i].o1 == DNS_OUTCOME_SERVFAIL ? DNS_SEC_INDETERMINATE
+		                                               : DNS_SEC_SECURE,
+		            rows[i].txt1);
+		dmarc_judge(&a1, &got);
+		want_org = dmarc_wants_org_domain(&got, rows[i].domain, rows[i].org);
+		if (want_org != rows[i].want_org)
+			fail_msg("%s: got %s org lookup, want %s", rows[i].what,
+			         want_org ? "an" : "no", rows[i].want_org ? "one" : "none");
+		if (want_org) {
+			make_answer(&a2, rows[i].o2,
+			            rows[i].o2 == DNS_OUTCOME_SERVFAIL ? DNS_SEC_INDETERMINATE
+			                                               : DNS_SEC_SECURE,
+			            rows[i].txt2);
+			dmarc_judge_org_domain(&a2, &got);
+			dns_answer_clear(&a2);
+		}
+		if (got.state != rows[i].want || got.found_at != rows[i].found ||
+		    strcmp(got.effective, rows[i].effective) != 0)
+			fail_msg("%s: got %s found at %s effective '%s' (%s), want %s at %s '%s'",
+			         rows[i].what, st(got.state), dmarc_found_name(got.found_at),
+			         got.effective, got.why, st(rows[i].want),
+			         dmarc_found_name(rows[i].found), rows[i].effective);
+		if ((rows[i].org == NULL) != (got.org_domain == NULL) ||
+		    (rows[i].org && strcmp(rows[i].org, got.org_domain) != 0))
+			fail_msg("%s: org_domain %s, want %s", rows[i].what,
+			         got.org_domain ? got.org_domain : "(none)",
+			         rows[i].org ? rows[i].org : "(none)");
+		if (got.state == POLICY_LOOKUP_FAILED && want_org &&
+		    strstr(got.why, "organizational domain") == NULL)
+			fail_msg("%s: the reason does not say where: %s", rows[i].what, got.why);
+		dmarc_info_clear(&got);
+		dns_answer_clear(&a1);
+	}
+}
+
+/*
  * TLS-RPT (RFC 8460 3)
  */
 
@@ -1500,6 +1654,8 @@ main(void)
 	        cmocka_unit_test(test_spf_record_bytes),
 	        cmocka_unit_test(test_spf_long_record),
 	        cmocka_unit_test(test_dmarc),
+	        cmocka_unit_test(test_org_domain),
+	        cmocka_unit_test(test_dmarc_org_discovery),
 	        cmocka_unit_test(test_tlsrpt),
 	        cmocka_unit_test(test_mtasts_txt),
 	        cmocka_unit_test(test_policy),

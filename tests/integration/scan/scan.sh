@@ -134,6 +134,8 @@ shared1 IN TXT "v=spf1 mx -all"
 _dmarc.shared1 IN TXT "v=DMARC1; p=quarantine; rua=mailto:d@scan-test"
 _mta-sts.shared1 IN TXT "v=STSv1; id=20261129"
 _smtp._tls.shared1 IN TXT "v=TLSRPTv1; rua=mailto:tlsrpt@scan-test"
+_dmarc.orgtest IN TXT "v=DMARC1; p=reject; sp=quarantine"
+sub.orgtest IN MX 10 dane-ee.$S.
 _mta-sts.shared2 IN TXT "v=STSv1; id=1"
 shared2 IN MX 10 dane-ee.$S.
 shared2 IN MX 20 dane-ta.$S.
@@ -461,6 +463,28 @@ else
 	got=$(jl "$W/servers.jsonl" "$S" spf.state dmarc.policy | tr '\n' ' ')
 	[ "$got" = "valid reject " ]
 	ok $? "secure.test: SPF valid, DMARC p=reject ($got)"
+	echo "# DMARC at the organizational domain (RFC 7489 6.6.3; libpsl: unknown TLDs are suffixes)"
+	is "$W/servers.jsonl" "$S" dmarc.found_at domain "secure.test's own record"
+	is "$W/servers.jsonl" "dane-ee.$S" dmarc.found_at org-domain "a subdomain without a record"
+	is "$W/servers.jsonl" "dane-ee.$S" dmarc.org_domain "$S" "its organizational domain"
+	is "$W/servers.jsonl" "dane-ee.$S" dmarc.effective_policy reject "p= applies (no sp=)"
+	is "$W/mx.jsonl" shared1.scan-test dmarc.found_at domain "own record"
+	is "$W/mx.jsonl" shared2.scan-test dmarc.org_domain shared2.scan-test "its own org domain"
+	is "$W/mx.jsonl" shared2.scan-test dmarc.state absent "none there: absent, no second lookup"
+	scan "$W/org.jsonl" sub.orgtest.scan-test
+	is "$W/org.jsonl" sub.orgtest.scan-test dmarc.found_at org-domain "found at the org domain"
+	is "$W/org.jsonl" sub.orgtest.scan-test dmarc.org_domain orgtest.scan-test "org domain"
+	is "$W/org.jsonl" sub.orgtest.scan-test dmarc.policy reject "p="
+	is "$W/org.jsonl" sub.orgtest.scan-test dmarc.effective_policy quarantine "sp= applies (RFC 7489 6.3)"
+	printf '// a private list\nscan-test\norgtest.scan-test\n' >"$W/psl.dat"
+	scan "$W/psl.jsonl" --psl "$W/psl.dat" sub.orgtest.scan-test
+	is "$W/psl.jsonl" sub.orgtest.scan-test dmarc.org_domain sub.orgtest.scan-test \
+		"--psl: orgtest.scan-test is a public suffix"
+	is "$W/psl.jsonl" sub.orgtest.scan-test dmarc.state absent "--psl: no record, none looked for"
+	is "$W/psl.jsonl" sub.orgtest.scan-test dmarc.found_at null "--psl: found nowhere"
+	"$DANEMAIL" scan --config "$CONF" --psl "$W/nonexistent.dat" "dane-ee.$S" >/dev/null 2>&1
+	[ $? -eq 70 ]
+	ok $? "--psl with a missing file: exit 70"
 	scan "$W/nopol.jsonl" --no-policies shared1.scan-test
 	is "$W/nopol.jsonl" shared1.scan-test spf null "--no-policies: no SPF field"
 	if [ -z "$hport" ]; then
@@ -509,6 +533,13 @@ is "$W/noenum.jsonl" twocerts.scan-test verdict pass "without --tls-enumerate on
 ok $? "stats: TLS 1.0 accepted by 1 domain, TLS 1.3 by 2"
 [ "$(st "$W/enum.stats" engine.enumeration_sessions)" -ge 8 ]
 ok $? "extra sessions counted: $(st "$W/enum.stats" engine.enumeration_sessions)"
+[ "$(st "$W/enum.stats" engine.rate_waits)" -ge 3 ]
+ok $? "the sessions to one address waited for --rate-per-ip (default 2/s): $(st "$W/enum.stats" engine.rate_waits) waits"
+echo "# TTLs in the JSON (the zones' \$TTL 300; the testbed's TLSA RRsets)"
+is "$W/mx.jsonl" shared1.scan-test mx.ttl 300 "MX RRset TTL"
+[ "$(jl "$W/servers.jsonl" "dane-ee.$S" hosts.0.tlsa.ttl)" -gt 0 ] &&
+	[ "$(jl "$W/servers.jsonl" "dane-ee.$S" hosts.0.ttl)" -le "$(jl "$W/servers.jsonl" "dane-ee.$S" hosts.0.tlsa.ttl)" ]
+ok $? "TLSA TTL $(jl "$W/servers.jsonl" "dane-ee.$S" hosts.0.tlsa.ttl), host cache TTL $(jl "$W/servers.jsonl" "dane-ee.$S" hosts.0.ttl) (the smaller)"
 
 echo "# == input: Tranco CSV, plain lists, stdin, bad lines"
 printf 'rank,domain\n1,shared1.scan-test\n2,nullmx.scan-test\n3,not a domain\n4,DANE-EE.Secure.Test.\n' \
