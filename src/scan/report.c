@@ -182,6 +182,67 @@ json_enumeration(json_t *ja, const struct scan_probe *p, const struct scan_host_
 	json_object_set_new(ja, "certificates", jc);
 }
 
+/*
+ * For the monitor's look ahead (danemail monitor --at): the SPKI SHA2-256
+ * of the leaf (what a "3 1 1" record for the key in use carries), and every
+ * TLSA record (index into tlsa.records, any usage) that matches a
+ * certificate of the chain, with that certificate's depth and expiry
+ * (usages 1 and 3 at the leaf only, RFC 7671 5.1).
+ */
+static time_t
+x509_not_after(X509 *x)
+{
+	struct tm tm;
+
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
+		return 0;
+	return timegm(&tm);
+}
+
+static void
+json_tls_matches(json_t *jtls, const struct dane_tlsa_set *set, STACK_OF(X509) * chain)
+{
+	json_t *jm = json_array(), *jd = json_object_get(jtls, "dane");
+	struct buf data = BUF_INIT, hex = BUF_INIT;
+	int depth, n = chain ? sk_X509_num(chain) : 0;
+	char t[32];
+	size_t i;
+
+	if (n > 0 && cert_association(sk_X509_value(chain, 0), 1, 1, &data, NULL)) {
+		hex_encode(&hex, data.data, data.len);
+		json_object_set_new(jtls, "spki_sha256", json_string(buf_str(&hex)));
+	}
+	for (i = 0; set && i < set->n; i++) {
+		const struct rr_assoc *a = &set->recs[i];
+
+		for (depth = 0; depth < n; depth++) {
+			X509 *x = sk_X509_value(chain, depth);
+			json_t *m;
+
+			if (depth > 0 &&
+			    (a->usage == RR_USAGE_DANE_EE || a->usage == RR_USAGE_PKIX_EE))
+				break;
+			buf_reset(&data);
+			if (!cert_association(x, a->selector, a->mtype, &data, NULL) ||
+			    data.len != a->len || memcmp(data.data, a->data, a->len) != 0)
+				continue;
+			m = json_object();
+			json_object_set_new(m, "record", json_integer((json_int_t)i));
+			json_object_set_new(m, "depth", json_integer(depth));
+			scan_time_text(t, sizeof(t), x509_not_after(x));
+			json_object_set_new(m, "not_after", json_string(t));
+			json_array_append_new(jm, m);
+			break;
+		}
+	}
+	if (jd)
+		json_object_set_new(jd, "matches", jm);
+	else
+		json_decref(jm);
+	buf_release(&data);
+	buf_release(&hex);
+}
+
 static json_t *
 json_host(const struct scan_mx *mx, bool implicit)
 {
@@ -238,9 +299,14 @@ json_host(const struct scan_mx *mx, bool implicit)
 		}
 		json_object_set_new(ja, "probe_id", json_integer((json_int_t)p->id));
 		json_object_set_new(ja, "smtp", json_smtp(p));
-		json_object_set_new(ja, "tls",
-		                    p->tls.established ? json_tls(p, check, a->names_host)
-		                                       : json_null());
+		if (p->tls.established) {
+			json_t *jt = json_tls(p, check, a->names_host);
+
+			json_tls_matches(jt, h->tlsa_looked_up ? &h->set : NULL, p->tls.chain);
+			json_object_set_new(ja, "tls", jt);
+		} else {
+			json_object_set_new(ja, "tls", json_null());
+		}
 		json_object_set_new(ja, "verdict", json_string(dane_verdict_name(dec->verdict)));
 		json_object_set_new(ja, "rule", jstr(dec->rule));
 		json_object_set_new(ja, "rollover", json_string(dane_rollover_name(a->rollover)));
@@ -315,6 +381,7 @@ scan_domain_json(const struct scan_domain *d)
 		names[i] = d->mxs[i].name;
 	scan_policy_json(&d->pol, j, names, d->n_mx);
 	free(names);
+	scan_domain_ttl_json(d, j); /* the TTLs, from the engine's tables */
 	return j;
 }
 

@@ -21,17 +21,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
 #include "cli.h"
-#include "dns/owner.h"
 #include "engine.h"
 #include "input.h"
 #include "report.h"
+#include "scanopt.h"
 #include "stats.h"
+#include "store.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/escape.h"
@@ -64,42 +64,16 @@ scan_usage(FILE *fp)
 	      "                        '#' comments; \"-\" reads stdin\n"
 	      "  --shard I/N           scan only entries I, I+N, I+2N, ... (1 <= I <= N)\n"
 	      "output:\n"
-	      "  --jsonl FILE|-        JSON Lines (default: stdout, unless only --csv is given)\n"
+	      "  --jsonl FILE|-        JSON Lines (default: stdout, unless --csv or --db)\n"
 	      "  --csv FILE|-          one summary line per domain\n"
 	      "  --stats FILE|-        the aggregate table as JSON\n"
 	      "  --quiet               no progress line, no table on stderr\n"
 	      "  --progress            a progress line even when stderr is not a terminal\n"
-	      "engine:\n"
-	      "  --concurrency N       domains in flight (default 1000)\n"
-	      "  --per-ip N            SMTP connections to one address at once (default 1)\n"
-	      "  --max-connections N   SMTP connections at once (default: --concurrency)\n"
-	      "  --timeout MS          limit for each SMTP stage (default: connect 10 s,\n"
-	      "                        greeting 30 s, each reply 20 s, TLS handshake 20 s)\n"
-	      "  --dns-timeout MS      limit for each DNS lookup (default 20000)\n"
-	      "  --dns-threads N       resolver threads validating DNSSEC (default: CPUs + 1,\n"
-	      "                        at most 6; each with its own cache)\n"
-	      "  --dns-inline          validate DNSSEC in the event loop's thread instead\n"
-	      "  --smtp-port P         SMTP port, also in the TLSA owner _P._tcp (default 25)\n"
-	      "  --helo NAME           name to send in EHLO (default localhost)\n"
-	      "  --legacy-tls          also accept TLS 1.0/1.1 (OpenSSL security level 0)\n"
-	      "  --tls-enumerate       also try TLS 1.0, 1.1, 1.2, 1.3 one by one and RSA and\n"
-	      "                        ECDSA certificates (up to 4 more sessions per address;\n"
-	      "                        each certificate gets its DANE verdict)\n"
-	      "  --no-ipv6             look AAAA up, but do not connect over IPv6\n"
-	      "  --no-policies         skip SPF, DMARC, MTA-STS, TLS-RPT\n"
-	      "  --no-mta-sts-fetch    judge the _mta-sts TXT record, do not fetch the policy\n"
-	      "  --ca-file FILE        CAs for the PKIX check and MTA-STS (default: the system's)\n"
-	      "  --host-cache N        idle MX hosts kept for reuse (default 100000)\n"
-	      "  --probe-cache N       idle probe results kept for reuse (default 50000)\n"
-	      "tests (loopback servers):\n"
-	      "  --mta-sts-resolve LIST  \"host:port:addr,...\" addresses for MTA-STS policy "
-	      "hosts\n"
-	      "  --mta-sts-port P      port of the MTA-STS policy servers (default 443)\n"
-	      "resolver:\n"
-	      "  --config FILE         unbound configuration file (trust anchors, forwarders)\n"
-	      "  --trust-anchor FILE   trust these DS/DNSKEY records (instead of the root's)\n"
-	      "  --forwarder ADDR      send queries to this resolver (it must pass DNSSEC data)\n"
-	      "verdicts: pass, tlsa-absent, tlsa-unusable, tlsa-mismatch, name-mismatch,\n"
+	      "  --db URI              also keep the results in a store: an SQLite file, or\n"
+	      "                        postgresql://... (or a libpq conninfo \"host=...\")\n",
+	      fp);
+	scanopt_usage(fp);
+	fputs("verdicts: pass, tlsa-absent, tlsa-unusable, tlsa-mismatch, name-mismatch,\n"
 	      "  cert-expired, dnssec-bogus, dnssec-insecure, starttls-missing, tls-failed,\n"
 	      "  unreachable, lookup-failed, not-testable (as danemail verify tlsa)\n"
 	      "exit:\n"
@@ -109,8 +83,8 @@ scan_usage(FILE *fp)
 	      "  65 some input entries were no domain names (reported; the rest was scanned)\n"
 	      "  66 the input cannot be read\n"
 	      "  70 the resolver or TLS could not be set up\n"
-	      "  73 an output file cannot be created\n"
-	      "  74 writing an output failed\n",
+	      "  73 an output file or the --db store cannot be created or opened\n"
+	      "  74 writing an output or the --db store failed\n",
 	      fp);
 }
 
@@ -127,12 +101,45 @@ struct scan_run {
 	int64_t start_ms;
 	int signals;
 	bool write_error;
+	struct store *store; /* --db, or NULL */
+	int64_t scan_id;     /* this run's scan in the store */
+	uint64_t stored;     /* rows handed to the store */
+	bool store_error;    /* a store write failed (reported once; exit 74) */
 };
 
+/* Hand a finished domain's line (without its newline) to the store. */
 static void
-write_json(struct scan_run *r, json_t *j)
+store_json(struct scan_run *r, const char *domain, const char *line)
 {
-	if (r->jsonl) {
+	struct why why = {""};
+	struct buf esc = BUF_INIT;
+
+	if (r->store_error)
+		return;
+	if (store_put(r->store, r->scan_id, domain, time(NULL), line, &why)) {
+		r->stored++;
+		return;
+	}
+	cli_error("scan: --db: %s", escape_str(&esc, why.msg));
+	buf_release(&esc);
+	r->store_error = true;
+}
+
+/* Write a domain's object; domain (NULL for invalid entries) also goes to the store. */
+static void
+write_json(struct scan_run *r, json_t *j, const char *domain)
+{
+	char *line;
+
+	if (r->store != NULL && domain != NULL) {
+		/* the very line --jsonl gets */
+		if ((line = json_dumps(j, JSON_COMPACT)) == NULL)
+			util_panic("scan: out of memory");
+		store_json(r, domain, line);
+		if (r->jsonl && (fputs(line, r->jsonl) == EOF || fputc('\n', r->jsonl) == EOF))
+			r->write_error = true;
+		free(line);
+	} else if (r->jsonl) {
 		if (json_dumpf(j, r->jsonl, JSON_COMPACT) != 0 || fputc('\n', r->jsonl) == EOF)
 			r->write_error = true;
 	}
@@ -149,8 +156,11 @@ next_domain(void *arg, char **name, long *rank, size_t *position)
 	while (scan_input_next(r->in, &it)) {
 		r->seen++;
 		if (!it.valid) {
-			scan_stats_add_invalid(&r->stats);
-			write_json(r, scan_invalid_json(&it));
+			json_t *j = scan_invalid_json(&it);
+
+			/* the table counts what is written (stats.h): one path with report */
+			(void)scan_stats_add_json(&r->stats, j, NULL);
+			write_json(r, j, NULL);
 			if (r->csv)
 				scan_csv_invalid(r->csv, &it);
 			scan_input_item_clear(&it);
@@ -170,9 +180,11 @@ static void
 domain_done(void *arg, const struct scan_domain *d)
 {
 	struct scan_run *r = arg;
+	json_t *j = scan_domain_json(d);
 
-	scan_stats_add(&r->stats, d);
-	write_json(r, scan_domain_json(d));
+	/* the table counts what is written (stats.h): one path with report */
+	(void)scan_stats_add_json(&r->stats, j, NULL);
+	write_json(r, j, d->name);
 	if (r->csv)
 		scan_csv_domain(r->csv, d);
 }
@@ -236,26 +248,6 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
-/* Parse a number in [min, max]; false (and a message) if it is not one. */
-static bool
-parse_uint(const char *opt, const char *arg, unsigned long min, unsigned long max,
-           unsigned long *out)
-{
-	struct buf esc = BUF_INIT;
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	v = strtoul(arg, &end, 10);
-	if (*arg == '\0' || *end || errno || arg[0] == '-' || v < min || v > max) {
-		cli_error("scan: %s wants %lu-%lu, got '%s'", opt, min, max, escape_str(&esc, arg));
-		buf_release(&esc);
-		return false;
-	}
-	*out = v;
-	return true;
-}
-
 static bool
 parse_shard(const char *arg, unsigned *i, unsigned *n)
 {
@@ -311,18 +303,6 @@ close_out(FILE *fp, const char *what)
 	return ok;
 }
 
-/* Allow as many descriptors as the hard limit: each connection and lookup needs one. */
-static void
-raise_fd_limit(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
 int
 cmd_scan(int argc, char **argv)
 {
@@ -332,58 +312,20 @@ cmd_scan(int argc, char **argv)
 		O_CSV,
 		O_STATS,
 		O_SHARD,
-		O_CONC,
-		O_PERIP,
-		O_MAXCONN,
-		O_TIMEOUT,
-		O_DNSTIMEOUT,
-		O_PORT,
-		O_HELO,
-		O_LEGACY,
-		O_NOIPV6,
-		O_NOPOL,
-		O_NOFETCH,
-		O_CAFILE,
-		O_STSRESOLVE,
-		O_STSPORT,
-		O_HOSTCACHE,
-		O_PROBECACHE,
 		O_QUIET,
 		O_PROGRESS,
-		O_DNSINLINE,
-		O_DNSTHREADS,
-		O_ENUMERATE,
+		O_DB,
 	};
 	static const struct option longopts[] = {
-	        {"config", required_argument, NULL, 'c'},
-	        {"trust-anchor", required_argument, NULL, 't'},
-	        {"forwarder", required_argument, NULL, 'F'},
+	        SCANOPT_LONGOPTS, /* engine and resolver (scanopt.h, shared with monitor) */
 	        {"input", required_argument, NULL, O_INPUT},
 	        {"jsonl", required_argument, NULL, O_JSONL},
 	        {"csv", required_argument, NULL, O_CSV},
 	        {"stats", required_argument, NULL, O_STATS},
 	        {"shard", required_argument, NULL, O_SHARD},
-	        {"concurrency", required_argument, NULL, O_CONC},
-	        {"per-ip", required_argument, NULL, O_PERIP},
-	        {"max-connections", required_argument, NULL, O_MAXCONN},
-	        {"timeout", required_argument, NULL, O_TIMEOUT},
-	        {"dns-timeout", required_argument, NULL, O_DNSTIMEOUT},
-	        {"smtp-port", required_argument, NULL, O_PORT},
-	        {"helo", required_argument, NULL, O_HELO},
-	        {"legacy-tls", no_argument, NULL, O_LEGACY},
-	        {"no-ipv6", no_argument, NULL, O_NOIPV6},
-	        {"no-policies", no_argument, NULL, O_NOPOL},
-	        {"no-mta-sts-fetch", no_argument, NULL, O_NOFETCH},
-	        {"ca-file", required_argument, NULL, O_CAFILE},
-	        {"mta-sts-resolve", required_argument, NULL, O_STSRESOLVE},
-	        {"mta-sts-port", required_argument, NULL, O_STSPORT},
-	        {"host-cache", required_argument, NULL, O_HOSTCACHE},
-	        {"probe-cache", required_argument, NULL, O_PROBECACHE},
 	        {"quiet", no_argument, NULL, O_QUIET},
 	        {"progress", no_argument, NULL, O_PROGRESS},
-	        {"dns-inline", no_argument, NULL, O_DNSINLINE},
-	        {"dns-threads", required_argument, NULL, O_DNSTHREADS},
-	        {"tls-enumerate", no_argument, NULL, O_ENUMERATE},
+	        {"db", required_argument, NULL, O_DB},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -392,27 +334,18 @@ cmd_scan(int argc, char **argv)
 	struct why why = {""};
 	struct buf esc = BUF_INIT;
 	const char *input = NULL, *jsonl_path = NULL, *csv_path = NULL, *stats_path = NULL;
+	const char *db_uri = NULL, *shard_arg = NULL;
 	unsigned shard_i = 1, shard_n = 1;
 	bool quiet = false, force_progress = false, ok;
 	struct event *sigint = NULL, *sigterm = NULL;
-	unsigned long v;
 	double seconds;
 	int c, rc = SCAN_EXIT_OK;
 
 	scan_options_init(&o);
 	memset(&r, 0, sizeof(r));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:t:F:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, SCANOPT_SHORTOPTS "h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'c':
-			o.dns.unbound_conf = optarg;
-			break;
-		case 't':
-			o.dns.trust_anchor = optarg;
-			break;
-		case 'F':
-			o.dns.forwarder = optarg;
-			break;
 		case O_INPUT:
 			input = optarg;
 			break;
@@ -428,78 +361,7 @@ cmd_scan(int argc, char **argv)
 		case O_SHARD:
 			if (!parse_shard(optarg, &shard_i, &shard_n))
 				return SCAN_EXIT_USAGE;
-			break;
-		case O_CONC:
-			if (!parse_uint("--concurrency", optarg, 1, 100000, &v))
-				return SCAN_EXIT_USAGE;
-			o.concurrency = (unsigned)v;
-			break;
-		case O_PERIP:
-			if (!parse_uint("--per-ip", optarg, 1, 1000, &v))
-				return SCAN_EXIT_USAGE;
-			o.per_ip = (unsigned)v;
-			break;
-		case O_MAXCONN:
-			if (!parse_uint("--max-connections", optarg, 1, 100000, &v))
-				return SCAN_EXIT_USAGE;
-			o.max_connections = (unsigned)v;
-			break;
-		case O_TIMEOUT:
-			if (!parse_uint("--timeout", optarg, 1, 3600000, &v))
-				return SCAN_EXIT_USAGE;
-			o.connect_ms = o.greeting_ms = o.command_ms = o.tls_ms = (unsigned)v;
-			break;
-		case O_DNSTIMEOUT:
-			if (!parse_uint("--dns-timeout", optarg, 1, 3600000, &v))
-				return SCAN_EXIT_USAGE;
-			o.dns_ms = (unsigned)v;
-			break;
-		case O_PORT:
-			if (!parse_uint("--smtp-port", optarg, 1, 65535, &v))
-				return SCAN_EXIT_USAGE;
-			o.port = (unsigned)v;
-			break;
-		case O_HELO:
-			if (!owner_check_domain(optarg, &why) || strpbrk(optarg, " \t\r\n")) {
-				cli_error("scan: --helo wants a host name, got '%s'",
-				          escape_str(&esc, optarg));
-				buf_release(&esc);
-				return SCAN_EXIT_USAGE;
-			}
-			o.helo = optarg;
-			break;
-		case O_LEGACY:
-			o.legacy_tls = true;
-			break;
-		case O_NOIPV6:
-			o.no_ipv6 = true;
-			break;
-		case O_NOPOL:
-			o.policies = false;
-			break;
-		case O_NOFETCH:
-			o.fetch_mtasts = false;
-			break;
-		case O_CAFILE:
-			o.ca_file = optarg;
-			break;
-		case O_STSRESOLVE:
-			o.sts_resolve = optarg;
-			break;
-		case O_STSPORT:
-			if (!parse_uint("--mta-sts-port", optarg, 1, 65535, &v))
-				return SCAN_EXIT_USAGE;
-			o.sts_port = (unsigned)v;
-			break;
-		case O_HOSTCACHE:
-			if (!parse_uint("--host-cache", optarg, 0, 100000000, &v))
-				return SCAN_EXIT_USAGE;
-			o.host_cache = v;
-			break;
-		case O_PROBECACHE:
-			if (!parse_uint("--probe-cache", optarg, 0, 100000000, &v))
-				return SCAN_EXIT_USAGE;
-			o.probe_cache = v;
+			shard_arg = optarg;
 			break;
 		case O_QUIET:
 			quiet = true;
@@ -507,30 +369,29 @@ cmd_scan(int argc, char **argv)
 		case O_PROGRESS:
 			force_progress = true;
 			break;
-		case O_ENUMERATE:
-			o.tls_enumerate = true;
-			break;
-		case O_DNSINLINE:
-			o.dns_inline = true;
-			break;
-		case O_DNSTHREADS:
-			if (!parse_uint("--dns-threads", optarg, 1, SCAN_MAX_DNS_THREADS, &v))
-				return SCAN_EXIT_USAGE;
-			o.dns_threads = (unsigned)v;
+		case O_DB:
+			db_uri = optarg;
 			break;
 		case 'h':
 			scan_usage(stdout);
 			return SCAN_EXIT_OK;
 		default:
-			scan_usage(stderr);
-			return SCAN_EXIT_USAGE;
+			switch (scanopt_take("scan", c, optarg, &o)) {
+			case SCANOPT_TAKEN:
+				break;
+			case SCANOPT_BAD:
+				return SCAN_EXIT_USAGE;
+			case SCANOPT_UNKNOWN:
+				scan_usage(stderr);
+				return SCAN_EXIT_USAGE;
+			}
 		}
 	}
 	if ((input != NULL) == (optind < argc)) {
 		cli_error("scan: give DOMAIN... or --input FILE (one of them)");
 		return SCAN_EXIT_USAGE;
 	}
-	if (jsonl_path == NULL && csv_path == NULL)
+	if (jsonl_path == NULL && csv_path == NULL && db_uri == NULL)
 		jsonl_path = "-";
 	if (jsonl_path && csv_path && strcmp(jsonl_path, "-") == 0 && strcmp(csv_path, "-") == 0) {
 		cli_error("scan: --jsonl and --csv cannot both go to stdout");
@@ -550,7 +411,7 @@ cmd_scan(int argc, char **argv)
 	r.total = scan_input_count(r.in);
 
 	signal(SIGPIPE, SIG_IGN); /* a closed peer is an error return, not a death */
-	raise_fd_limit();
+	scanopt_raise_fd_limit();
 	if ((r.engine = scan_engine_new(&o, &why)) == NULL) {
 		cli_error("scan: %s", escape_str(&esc, why.msg));
 		buf_release(&esc);
@@ -568,6 +429,16 @@ cmd_scan(int argc, char **argv)
 		}
 		scan_csv_header(r.csv);
 	}
+	if (db_uri) {
+		if ((r.store = store_open(db_uri, &why)) == NULL ||
+		    (r.scan_id = store_scan_begin(r.store, "scan", shard_arg, time(NULL), &why)) ==
+		            0) {
+			cli_error("scan: --db: cannot open the store: %s",
+			          escape_str(&esc, why.msg));
+			rc = SCAN_EXIT_CANTCREAT;
+			goto out;
+		}
+	}
 	r.progress = !quiet && (force_progress || isatty(STDERR_FILENO));
 	r.start_ms = smtp_clock_ms();
 	sigint = evsignal_new(scan_engine_base(r.engine), SIGINT, on_signal, &r);
@@ -582,8 +453,10 @@ cmd_scan(int argc, char **argv)
 	seconds = (double)(smtp_clock_ms() - r.start_ms) / 1000.0;
 	if (r.progress_shown)
 		fputs("\n", stderr);
-	if (!quiet)
-		scan_stats_print(stderr, &r.stats, scan_engine_counters(r.engine), seconds);
+	if (!quiet) {
+		scan_stats_print_run(stderr, &r.stats, scan_engine_counters(r.engine), seconds);
+		scan_stats_print(stderr, &r.stats);
+	}
 	if (stats_path) {
 		FILE *fp = open_out(stats_path, "--stats");
 		json_t *j;
@@ -592,6 +465,8 @@ cmd_scan(int argc, char **argv)
 			rc = SCAN_EXIT_CANTCREAT;
 		} else {
 			j = scan_stats_json(&r.stats, scan_engine_counters(r.engine), seconds);
+			scan_counters_json(scan_engine_counters(r.engine),
+			                   json_object_get(j, "engine"));
 			if (json_dumpf(j, fp, JSON_INDENT(2)) != 0 || fputc('\n', fp) == EOF)
 				r.write_error = true;
 			json_decref(j);
@@ -614,7 +489,15 @@ cmd_scan(int argc, char **argv)
 			        (unsigned long long)r.stats.invalid);
 		rc = SCAN_EXIT_DATAERR;
 	}
+	if (r.store && !r.store_error &&
+	    !store_scan_end(r.store, r.scan_id, time(NULL), r.stored, &why)) {
+		cli_error("scan: --db: %s", escape_str(&esc, why.msg));
+		r.store_error = true;
+	}
+	if (r.store_error && (rc == SCAN_EXIT_OK || rc == SCAN_EXIT_DATAERR))
+		rc = SCAN_EXIT_IOERR;
 out:
+	store_close(r.store);
 	ok = close_out(r.jsonl, "--jsonl");
 	ok = close_out(r.csv, "--csv") && ok;
 	if ((!ok || r.write_error) && (rc == SCAN_EXIT_OK || rc == SCAN_EXIT_DATAERR))
