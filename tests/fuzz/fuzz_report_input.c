@@ -12,7 +12,7 @@
  */
 #include "fuzz.h"
 
-#include <strings.h>
+#include <ctype.h>
 
 #include <jansson.h>
 
@@ -35,15 +35,26 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* Whether text holds s, ignoring case. */
+/*
+ * Whether text holds s, ignoring case; s starts with '<', so only the bytes
+ * after each '<' are compared (no strncasecmp: libFuzzer hooks it, and a
+ * call at every byte of the page made this target 20 times slower).
+ */
 static bool
 holds(const char *text, size_t len, const char *s)
 {
 	size_t n = strlen(s), i;
+	const char *p = text, *end = text + len;
 
-	for (i = 0; i + n <= len; i++)
-		if (strncasecmp(text + i, s, n) == 0)
+	while ((p = memchr(p, s[0], (size_t)(end - p))) != NULL) {
+		if ((size_t)(end - p) < n)
+			return false;
+		for (i = 1; i < n && tolower((unsigned char)p[i]) == s[i]; i++)
+			;
+		if (i == n)
 			return true;
+		p++;
+	}
 	return false;
 }
 
