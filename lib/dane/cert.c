@@ -40,6 +40,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "dns/owner.h"
 #include "util/alloc.h"
 #include "util/codec.h"
 #include "util/escape.h"
@@ -468,32 +469,6 @@ cert_info_clear(struct cert_info *info)
 	memset(info, 0, sizeof(*info));
 }
 
-/* Whether n bytes at p are the address: local part exact, domain case-insensitive. */
-static bool
-mailbox_equal(const unsigned char *p, size_t n, const char *address)
-{
-	const char *at = strrchr(address, '@');
-	size_t local, i;
-
-	if (at == NULL || n != strlen(address))
-		return false;
-	local = (size_t)(at - address);
-	/* RFC 5321 section 2.4: the local part is the owner's business, exact bytes */
-	if (memcmp(p, address, local + 1) != 0)
-		return false;
-	for (i = local + 1; i < n; i++) {
-		unsigned char a = p[i], b = (unsigned char)address[i];
-
-		if (a >= 'A' && a <= 'Z')
-			a = (unsigned char)(a - 'A' + 'a');
-		if (b >= 'A' && b <= 'Z')
-			b = (unsigned char)(b - 'A' + 'a');
-		if (a != b)
-			return false;
-	}
-	return true;
-}
-
 bool
 cert_has_email(X509 *cert, const char *address)
 {
@@ -508,8 +483,8 @@ cert_has_email(X509 *cert, const char *address)
 		const ASN1_STRING *mailbox = san_mailbox(sk_GENERAL_NAME_value(sans, i));
 
 		if (mailbox != NULL)
-			found = mailbox_equal(ASN1_STRING_get0_data(mailbox),
-			                      (size_t)ASN1_STRING_length(mailbox), address);
+			found = owner_address_equal(ASN1_STRING_get0_data(mailbox),
+			                            (size_t)ASN1_STRING_length(mailbox), address);
 	}
 	GENERAL_NAMES_free(sans);
 	ERR_clear_error();

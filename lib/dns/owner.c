@@ -479,3 +479,27 @@ owner_check_domain(const char *name, struct why *why)
 		n--;
 	return check_name(name, n, why);
 }
+
+bool
+owner_address_equal(const uint8_t *p, size_t n, const char *address)
+{
+	const char *at = strrchr(address, '@');
+	size_t local, i;
+
+	if (at == NULL || n != strlen(address))
+		return false;
+	local = (size_t)(at - address);
+	if (memcmp(p, address, local + 1) != 0)
+		return false;
+	for (i = local + 1; i < n; i++) {
+		uint8_t a = p[i], b = (uint8_t)address[i];
+
+		if (a >= 'A' && a <= 'Z')
+			a = (uint8_t)(a - 'A' + 'a');
+		if (b >= 'A' && b <= 'Z')
+			b = (uint8_t)(b - 'A' + 'a');
+		if (a != b)
+			return false;
+	}
+	return true;
+}

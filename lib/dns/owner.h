@@ -13,6 +13,7 @@
 #define DANEMAIL_DNS_OWNER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "util/buf.h"
 #include "util/why.h"
@@ -58,6 +59,12 @@ bool owner_name_from_address(struct buf *out, const char *address, enum owner_ki
  */
 bool owner_tlsa(struct buf *out, const char *host, unsigned port, const char *proto,
                 struct why *why);
+/*
+ * Whether the n bytes at p (from a certificate or a key's user ID) spell the
+ * address: the local part byte for byte (RFC 5321 section 2.4: it is the
+ * owner's business), the domain ASCII case-insensitively.
+ */
+bool owner_address_equal(const uint8_t *p, size_t n, const char *address);
 /* Check a domain name in presentation form: labels 1-63 octets, wire length <= 255. */
 bool owner_check_domain(const char *name, struct why *why);
 

@@ -35,6 +35,7 @@
 #include <rnp/rnp.h>
 #include <rnp/rnp_err.h>
 
+#include "dns/owner.h"
 #include "util/alloc.h"
 #include "util/escape.h"
 
@@ -436,32 +437,6 @@ pgpkey_info_clear(struct pgpkey_info *info)
 	memset(info, 0, sizeof(*info));
 }
 
-/* Whether the n bytes at p spell the address: local part exact, domain case-insensitive. */
-static bool
-address_equal(const uint8_t *p, size_t n, const char *address)
-{
-	const char *at = strrchr(address, '@');
-	size_t local, i;
-
-	if (at == NULL || n != strlen(address))
-		return false;
-	local = (size_t)(at - address);
-	if (memcmp(p, address, local + 1) != 0)
-		return false;
-	/* DNS names compare case-insensitively; local parts need not (RFC 5321 section 2.4) */
-	for (i = local + 1; i < n; i++) {
-		uint8_t a = p[i], b = (uint8_t)address[i];
-
-		if (a >= 'A' && a <= 'Z')
-			a = (uint8_t)(a - 'A' + 'a');
-		if (b >= 'A' && b <= 'Z')
-			b = (uint8_t)(b - 'A' + 'a');
-		if (a != b)
-			return false;
-	}
-	return true;
-}
-
 /* uid_each callback: a usable user ID that is the address or contains "<address>". */
 static bool
 uid_matches(const uint8_t *p, size_t n, bool usable, void *arg)
@@ -471,14 +446,14 @@ uid_matches(const uint8_t *p, size_t n, bool usable, void *arg)
 
 	if (!usable)
 		return false;
-	if (address_equal(p, n, address))
+	if (owner_address_equal(p, n, address))
 		return true;
 	for (i = 0; i < n; i++) {
 		if (p[i] != '<')
 			continue;
 		for (j = i + 1; j < n && p[j] != '>'; j++)
 			;
-		if (j < n && address_equal(p + i + 1, j - i - 1, address))
+		if (j < n && owner_address_equal(p + i + 1, j - i - 1, address))
 			return true;
 	}
 	return false;

@@ -1,6 +1,7 @@
 /*
  * codec.c - hex and base64 (RFC 4648 section 4) codecs for untrusted text.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -172,4 +173,16 @@ base64_decode(struct buf *out, const char *text, size_t len, struct why *why)
 bad:
 	truncate_to(out, start);
 	return why_set(why, "bad base64 at offset %zu", i < len ? i : len);
+}
+
+char *
+time_text(char *out, size_t size, time_t t)
+{
+	struct tm tm;
+
+	if (t == 0 || gmtime_r(&t, &tm) == NULL)
+		snprintf(out, size, "unknown");
+	else
+		strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return out;
 }

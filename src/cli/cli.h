@@ -7,9 +7,11 @@
 
 #include <stdbool.h>
 
+#include <jansson.h>
 #include <openssl/x509.h>
 
 #include "dns/resolver.h"
+#include "util/buf.h"
 #include "util/why.h"
 
 /* Exit codes, documented in danemail(1).  64 and up follow sysexits.h. */
@@ -48,6 +50,9 @@ bool cli_dns_option(int c, const char *arg, struct dns_config *dns, bool *json);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The exit code an answer deserves (see enum cli_exit); one table for all subcommands. */
 enum cli_exit cli_exit_for_answer(const struct dns_answer *ans);
+
+/* Print a subcommand's result: top as indented JSON with --json, else the text. */
+void cli_output(json_t *top, const struct buf *text, bool json);
 
 int cmd_lookup(int argc, char **argv);
 /* danemail record {smimea|openpgpkey|tlsa} ... (record.c) */

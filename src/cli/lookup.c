@@ -52,16 +52,11 @@ lookup_usage(FILE *fp)
 	      fp);
 }
 
-static char *
+/* The time as RFC 3339, "never" for 0 (a key or signature without an expiry). */
+static const char *
 fmt_time(char *out, size_t size, time_t t)
 {
-	struct tm tm;
-
-	if (t == 0 || gmtime_r(&t, &tm) == NULL)
-		snprintf(out, size, "never");
-	else
-		strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return out;
+	return t == 0 ? "never" : time_text(out, size, t);
 }
 
 static json_t *
@@ -404,15 +399,7 @@ cmd_lookup(int argc, char **argv)
 	}
 	json_object_set_new(top, "records", recs);
 	json_object_set_new(top, "exit", json_integer(rc));
-	if (o.json) {
-		char *s = json_dumps(top, JSON_INDENT(2) | JSON_SORT_KEYS);
-
-		if (s)
-			puts(s);
-		free(s);
-	} else {
-		fputs(buf_str(&text), stdout);
-	}
+	cli_output(top, &text, o.json);
 	json_decref(top);
 	buf_release(&text);
 	buf_release(&esc);

@@ -10,6 +10,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -73,6 +74,20 @@ cli_dns_option(int c, const char *arg, struct dns_config *dns, bool *json)
 		return true;
 	default:
 		return false;
+	}
+}
+
+void
+cli_output(json_t *top, const struct buf *text, bool json)
+{
+	if (json) {
+		char *s = json_dumps(top, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+		if (s)
+			puts(s);
+		free(s);
+	} else {
+		fputs(buf_str(text), stdout);
 	}
 }
 

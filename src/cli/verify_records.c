@@ -475,15 +475,7 @@ cmd_verify_records(int argc, char **argv)
 	json_object_set_new(top, "matches", json_integer((json_int_t)n_match));
 	json_object_set_new(top, "verdict", json_string(verdicts[verdict].name));
 	json_object_set_new(top, "exit", json_integer(rc));
-	if (o.json) {
-		char *s = json_dumps(top, JSON_INDENT(2) | JSON_SORT_KEYS);
-
-		if (s)
-			puts(s);
-		free(s);
-	} else {
-		fputs(buf_str(&text), stdout);
-	}
+	cli_output(top, &text, o.json);
 done:
 	json_decref(recs);
 	json_decref(top);

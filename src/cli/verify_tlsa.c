@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "report.h"
 #include "dane/verify.h"
 #include "dns/owner.h"
 #include "dns/rr.h"
@@ -169,34 +170,6 @@ parse_target(const char *arg, char **host, unsigned *port, struct why *why)
 	return false;
 }
 
-static char *
-fmt_time(char *out, size_t size, time_t t)
-{
-	struct tm tm;
-
-	if (t == 0 || gmtime_r(&t, &tm) == NULL)
-		snprintf(out, size, "unknown");
-	else
-		strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return out;
-}
-
-static json_t *
-json_assoc(const struct rr_assoc *a)
-{
-	struct buf hex = BUF_INIT;
-	json_t *j = json_object();
-
-	hex_encode(&hex, a->data, a->len);
-	json_object_set_new(j, "usage", json_integer(a->usage));
-	json_object_set_new(j, "selector", json_integer(a->selector));
-	json_object_set_new(j, "matching_type", json_integer(a->mtype));
-	json_object_set_new(j, "data", json_string(buf_str(&hex)));
-	json_object_set_new(j, "usable", json_boolean(dane_tlsa_usable(a)));
-	buf_release(&hex);
-	return j;
-}
-
 /* "3 1 1 ab12... (DANE-EE SPKI SHA2-256)" */
 static void
 text_assoc(struct buf *out, const struct rr_assoc *a)
@@ -270,7 +243,7 @@ report_address(struct buf *text, json_t *ja, const struct dane_address_check *c)
 
 		json_object_set_new(jl, "subject", json_string(t->leaf_subject));
 		json_object_set_new(jl, "not_after",
-		                    json_string(fmt_time(tbuf, sizeof(tbuf), t->leaf_not_after)));
+		                    json_string(time_text(tbuf, sizeof(tbuf), t->leaf_not_after)));
 		json_object_set_new(jl, "expired", json_boolean(t->leaf_expired));
 		json_object_set_new(jt, "leaf", jl);
 		buf_printf(text, "    certificate: %s, expires %s%s, chain of %d\n",
@@ -278,7 +251,7 @@ report_address(struct buf *text, json_t *ja, const struct dane_address_check *c)
 		           t->chain ? sk_X509_num(t->chain) : 0);
 	}
 	if (t->match_depth >= 0) {
-		json_t *jm = json_assoc(&t->match);
+		json_t *jm = scan_assoc_json(&t->match);
 
 		json_object_set_new(jm, "depth", json_integer(t->match_depth));
 		json_object_set_new(jt, "matched", jm);
@@ -360,7 +333,7 @@ check_host(struct buf *text, json_t *jhosts, struct dns_resolver *res, SSL_CTX *
 		           dns_outcome_name(h.tlsa.outcome), h.set.n, h.set.n == 1 ? "" : "s",
 		           h.set.n_usable, h.tlsa.why ? ": " : "", h.tlsa.why ? h.tlsa.why : "");
 		for (i = 0; i < h.set.n; i++) {
-			json_array_append_new(jrecs, json_assoc(&h.set.recs[i]));
+			json_array_append_new(jrecs, scan_assoc_json(&h.set.recs[i]));
 			buf_puts(text, "    ");
 			text_assoc(text, &h.set.recs[i]);
 			buf_puts(text, dane_tlsa_usable(&h.set.recs[i]) ? "\n" : " UNUSABLE\n");
@@ -689,15 +662,7 @@ cmd_verify_tlsa(int argc, char **argv)
 	json_object_set_new(top, "worst", json_string(buf_str(&where)));
 	json_object_set_new(top, "exit", json_integer(rc));
 	buf_printf(&text, "verdict: %s (%s)\n", dane_verdict_name(verdict), buf_str(&where));
-	if (o.json) {
-		char *s = json_dumps(top, JSON_INDENT(2) | JSON_SORT_KEYS);
-
-		if (s)
-			puts(s);
-		free(s);
-	} else {
-		fputs(buf_str(&text), stdout);
-	}
+	cli_output(top, &text, o.json);
 	json_decref(top);
 	SSL_CTX_free(ctx);
 	dns_resolver_free(res);

@@ -12,6 +12,7 @@
 
 #include "htmlreport.h"
 #include "report.h"
+#include "util/codec.h"
 
 void
 report_html_escape(FILE *fp, const char *s)
@@ -473,8 +474,8 @@ report_html_write(FILE *fp, struct report_agg *a, const struct report_html_info 
 	        s->domains, s->domains, s->entries);
 	report_html_escape(fp, info->source);
 	if (a->first) {
-		scan_time_text(t1, sizeof(t1), a->first);
-		scan_time_text(t2, sizeof(t2), a->last);
+		time_text(t1, sizeof(t1), a->first);
+		time_text(t2, sizeof(t2), a->last);
 		fprintf(fp, "; scanned <time>%s</time> to <time>%s</time>", t1, t2);
 	}
 	fprintf(fp,

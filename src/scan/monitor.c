@@ -596,15 +596,8 @@ cmd_monitor(int argc, char **argv)
 			free(mail_to);
 			return MONITOR_EXIT_OK;
 		default:
-			switch (scanopt_take("monitor", c, optarg, &o)) {
-			case SCANOPT_TAKEN:
-				break;
-			case SCANOPT_BAD:
+			if (!scanopt_take("monitor", c, optarg, &o, monitor_usage))
 				goto usage;
-			case SCANOPT_UNKNOWN:
-				monitor_usage(stderr);
-				goto usage;
-			}
 		}
 	}
 	if ((list != NULL) == (optind < argc)) {

@@ -15,17 +15,6 @@
 #include "util/buf.h"
 #include "util/codec.h"
 
-void
-scan_time_text(char *out, size_t size, time_t t)
-{
-	struct tm tm;
-
-	if (t == 0 || gmtime_r(&t, &tm) == NULL)
-		snprintf(out, size, "unknown");
-	else
-		strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static json_t *
 jstr(const char *s)
 {
@@ -38,8 +27,8 @@ jtext(const char *s)
 	return s && *s ? json_string(s) : json_null();
 }
 
-static json_t *
-json_assoc(const struct rr_assoc *a)
+json_t *
+scan_assoc_json(const struct rr_assoc *a)
 {
 	struct buf hex = BUF_INIT;
 	json_t *j = json_object();
@@ -70,9 +59,9 @@ json_cert(const struct cert_info *c, bool expired)
 	json_object_set_new(j, "key_bits", json_integer(c->key_bits));
 	json_object_set_new(j, "curve", jtext(c->curve));
 	json_object_set_new(j, "signature_algorithm", jtext(c->sig_alg));
-	scan_time_text(t, sizeof(t), c->not_before);
+	time_text(t, sizeof(t), c->not_before);
 	json_object_set_new(j, "not_before", json_string(t));
-	scan_time_text(t, sizeof(t), c->not_after);
+	time_text(t, sizeof(t), c->not_after);
 	json_object_set_new(j, "not_after", json_string(t));
 	json_object_set_new(j, "expired", json_boolean(expired));
 	json_object_set_new(j, "sha256", json_string(c->sha256_fpr));
@@ -128,7 +117,7 @@ json_tls(const struct scan_probe *p, const struct dane_tls *check, bool names_ho
 	json_object_set_new(jd, "verify",
 	                    check->n_records ? json_string(check->verify_text) : json_null());
 	if (check->match_depth >= 0) {
-		json_t *jm = json_assoc(&check->match);
+		json_t *jm = scan_assoc_json(&check->match);
 
 		json_object_set_new(jm, "depth", json_integer(check->match_depth));
 		json_object_set_new(jd, "matched", jm);
@@ -229,7 +218,7 @@ json_tls_matches(json_t *jtls, const struct dane_tlsa_set *set, STACK_OF(X509) *
 			m = json_object();
 			json_object_set_new(m, "record", json_integer((json_int_t)i));
 			json_object_set_new(m, "depth", json_integer(depth));
-			scan_time_text(t, sizeof(t), x509_not_after(x));
+			time_text(t, sizeof(t), x509_not_after(x));
 			json_object_set_new(m, "not_after", json_string(t));
 			json_array_append_new(jm, m);
 			break;
@@ -274,7 +263,7 @@ json_host(const struct scan_mx *mx, bool implicit)
 		json_object_set_new(jt, "usable", json_integer((json_int_t)h->set.n_usable));
 		json_object_set_new(jt, "malformed", json_integer((json_int_t)h->set.n_malformed));
 		for (i = 0; i < h->set.n; i++)
-			json_array_append_new(jrecs, json_assoc(&h->set.recs[i]));
+			json_array_append_new(jrecs, scan_assoc_json(&h->set.recs[i]));
 		json_object_set_new(jt, "records", jrecs);
 		json_object_set_new(jh, "tlsa", jt);
 	} else {

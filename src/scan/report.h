@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "dns/rr.h"
 #include "engine.h"
 #include "input.h"
 
@@ -28,7 +29,10 @@ void scan_csv_domain(FILE *fp, const struct scan_domain *d);
 /* One CSV line for an invalid input entry. */
 void scan_csv_invalid(FILE *fp, const struct scan_item *it);
 
-/* An RFC 3339 UTC time ("2026-11-29T08:44:17Z") into out. */
-void scan_time_text(char *out, size_t size, time_t t);
+/*
+ * The JSON object of a TLSA record: usage, selector, matching_type, data (hex)
+ * and usable (RFC 7672 3.1); danemail verify tlsa prints the same (new reference).
+ */
+json_t *scan_assoc_json(const struct rr_assoc *a);
 
 #endif

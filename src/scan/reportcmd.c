@@ -37,6 +37,7 @@
 #include "store.h"
 #include "util/alloc.h"
 #include "util/buf.h"
+#include "util/codec.h"
 #include "util/escape.h"
 
 /* Exit codes of report (documented in usage() and danemail(1)). */
@@ -416,8 +417,8 @@ write_md(FILE *fp, struct report_agg *a, const struct report_html_info *info)
 	        a->stats.entries);
 	md_escape(fp, info->source);
 	if (a->first) {
-		scan_time_text(t1, sizeof(t1), a->first);
-		scan_time_text(t2, sizeof(t2), a->last);
+		time_text(t1, sizeof(t1), a->first);
+		time_text(t2, sizeof(t2), a->last);
 		fprintf(fp, ", scanned %s to %s", t1, t2);
 	}
 	fprintf(fp, ". %" PRIu64 " malformed lines, %" PRIu64 " older duplicate results replaced.",
@@ -477,9 +478,9 @@ report_json(struct report_agg *a, const struct report_html_info *info)
 	json_object_set_new(jr, "lines", json_integer((json_int_t)info->lines));
 	json_object_set_new(jr, "malformed", json_integer((json_int_t)info->malformed));
 	json_object_set_new(jr, "duplicates", json_integer((json_int_t)info->duplicates));
-	scan_time_text(t, sizeof(t), a->first);
+	time_text(t, sizeof(t), a->first);
 	json_object_set_new(jr, "first_scanned", a->first ? json_string(t) : json_null());
-	scan_time_text(t, sizeof(t), a->last);
+	time_text(t, sizeof(t), a->last);
 	json_object_set_new(jr, "last_scanned", a->last ? json_string(t) : json_null());
 	json_object_set_new(j, "report", jr);
 	json_object_set_new(j, "stats", scan_stats_json(s, NULL, 0));
@@ -685,7 +686,7 @@ history_row(void *arg, const struct store_row *row)
 		h->malformed++;
 		return true;
 	}
-	scan_time_text(t, sizeof(t), row->scanned);
+	time_text(t, sizeof(t), row->scanned);
 	r = json_object();
 	json_object_set_new(r, "scan_id", json_integer((json_int_t)row->scan_id));
 	json_object_set_new(r, "scanned", json_string(t));

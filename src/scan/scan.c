@@ -376,15 +376,8 @@ cmd_scan(int argc, char **argv)
 			scan_usage(stdout);
 			return SCAN_EXIT_OK;
 		default:
-			switch (scanopt_take("scan", c, optarg, &o)) {
-			case SCANOPT_TAKEN:
-				break;
-			case SCANOPT_BAD:
+			if (!scanopt_take("scan", c, optarg, &o, scan_usage))
 				return SCAN_EXIT_USAGE;
-			case SCANOPT_UNKNOWN:
-				scan_usage(stderr);
-				return SCAN_EXIT_USAGE;
-			}
 		}
 	}
 	if ((input != NULL) == (optind < argc)) {

@@ -56,8 +56,8 @@ rate_parse(const char *cmd, const char *opt, const char *arg, double *out)
 	return true;
 }
 
-enum scanopt_result
-scanopt_take(const char *cmd, int c, const char *arg, struct scan_options *o)
+bool
+scanopt_take(const char *cmd, int c, const char *arg, struct scan_options *o, void (*usage)(FILE *))
 {
 	struct buf esc = BUF_INIT;
 	struct why why = {""};
@@ -75,32 +75,32 @@ scanopt_take(const char *cmd, int c, const char *arg, struct scan_options *o)
 		break;
 	case SCANOPT_CONC:
 		if (!scanopt_uint(cmd, "--concurrency", arg, 1, 100000, &v))
-			return SCANOPT_BAD;
+			return false;
 		o->concurrency = (unsigned)v;
 		break;
 	case SCANOPT_PERIP:
 		if (!scanopt_uint(cmd, "--per-ip", arg, 1, 1000, &v))
-			return SCANOPT_BAD;
+			return false;
 		o->per_ip = (unsigned)v;
 		break;
 	case SCANOPT_MAXCONN:
 		if (!scanopt_uint(cmd, "--max-connections", arg, 1, 100000, &v))
-			return SCANOPT_BAD;
+			return false;
 		o->max_connections = (unsigned)v;
 		break;
 	case SCANOPT_TIMEOUT:
 		if (!scanopt_uint(cmd, "--timeout", arg, 1, 3600000, &v))
-			return SCANOPT_BAD;
+			return false;
 		o->connect_ms = o->greeting_ms = o->command_ms = o->tls_ms = (unsigned)v;
 		break;
 	case SCANOPT_DNSTIMEOUT:
 		if (!scanopt_uint(cmd, "--dns-timeout", arg, 1, 3600000, &v))
-			return SCANOPT_BAD;
+			return false;
 		o->dns_ms = (unsigned)v;
 		break;
 	case SCANOPT_PORT:
 		if (!scanopt_uint(cmd, "--smtp-port", arg, 1, 65535, &v))
-			return SCANOPT_BAD;
+			return false;
 		o->port = (unsigned)v;
 		break;
 	case SCANOPT_HELO:
@@ -108,7 +108,7 @@ scanopt_take(const char *cmd, int c, const char *arg, struct scan_options *o)
 			cli_error("%s: --helo wants a host name, got '%s'", cmd,
 			          escape_str(&esc, arg));
 			buf_release(&esc);
-			return SCANOPT_BAD;
+			return false;
 		}
 		o->helo = arg;
 		break;
@@ -132,7 +132,7 @@ scanopt_take(const char *cmd, int c, const char *arg, struct scan_options *o)
 		break;
 	case SCANOPT_STSPORT:
 		if (!scanopt_uint(cmd, "--mta-sts-port", arg, 1, 65535, &v))
-			return SCANOPT_BAD;
+			return false;
 		o->sts_port = (unsigned)v;
 		break;
 	case SCANOPT_DNSINLINE:
@@ -140,17 +140,17 @@ scanopt_take(const char *cmd, int c, const char *arg, struct scan_options *o)
 		break;
 	case SCANOPT_DNSTHREADS:
 		if (!scanopt_uint(cmd, "--dns-threads", arg, 1, SCAN_MAX_DNS_THREADS, &v))
-			return SCANOPT_BAD;
+			return false;
 		o->dns_threads = (unsigned)v;
 		break;
 	case SCANOPT_HOSTCACHE:
 		if (!scanopt_uint(cmd, "--host-cache", arg, 0, 100000000, &v))
-			return SCANOPT_BAD;
+			return false;
 		o->host_cache = v;
 		break;
 	case SCANOPT_PROBECACHE:
 		if (!scanopt_uint(cmd, "--probe-cache", arg, 0, 100000000, &v))
-			return SCANOPT_BAD;
+			return false;
 		o->probe_cache = v;
 		break;
 	case SCANOPT_ENUMERATE:
@@ -158,20 +158,21 @@ scanopt_take(const char *cmd, int c, const char *arg, struct scan_options *o)
 		break;
 	case SCANOPT_RATEPERIP:
 		if (!rate_parse(cmd, "--rate-per-ip", arg, &o->rate_per_ip))
-			return SCANOPT_BAD;
+			return false;
 		break;
 	case SCANOPT_PROBEAGE:
 		if (!scanopt_uint(cmd, "--probe-max-age", arg, 0, 31536000, &v))
-			return SCANOPT_BAD;
+			return false;
 		o->probe_max_age = (unsigned)v;
 		break;
 	case SCANOPT_PSL:
 		o->psl_file = arg;
 		break;
 	default:
-		return SCANOPT_UNKNOWN;
+		usage(stderr); /* getopt has said which option */
+		return false;
 	}
-	return SCANOPT_TAKEN;
+	return true;
 }
 
 void

@@ -69,15 +69,13 @@ enum scanopt_id {
 	{"psl", required_argument, NULL, SCANOPT_PSL}
 /* clang-format on */
 
-/* What scanopt_take() made of an option. */
-enum scanopt_result {
-	SCANOPT_TAKEN,   /* one of ours, stored in o */
-	SCANOPT_UNKNOWN, /* not one of ours */
-	SCANOPT_BAD,     /* ours, with a bad value (message printed, "danemail: CMD: ...") */
-};
-
-/* Take option c (argument arg) into o; cmd names the command in messages. */
-enum scanopt_result scanopt_take(const char *cmd, int c, const char *arg, struct scan_options *o);
+/*
+ * Take option c (argument arg) into o; cmd names the command in messages.
+ * False for a bad value ("danemail: CMD: ..." printed) or an option that is
+ * none of ours (usage printed to stderr): the command exits with its usage code.
+ */
+bool scanopt_take(const char *cmd, int c, const char *arg, struct scan_options *o,
+                  void (*usage)(FILE *));
 
 /*
  * Parse a number in [min, max] for option opt; false after a message

@@ -511,6 +511,38 @@ test_owner_tlsa(void **state)
 	buf_release(&out);
 }
 
+static void
+test_owner_address_equal(void **state)
+{
+	static const struct {
+		const char *bytes; /* from a certificate or a user ID */
+		const char *address;
+		bool want;
+	} cases[] = {
+	        {"hugh@example.com", "hugh@example.com", true},
+	        {"hugh@EXAMPLE.Com", "hugh@example.com", true}, /* domains: any case */
+	        {"hugh@example.com", "hugh@Example.COM", true},
+	        {"Hugh@example.com", "hugh@example.com", false}, /* local parts: exact */
+	        {"hugh@example.com", "hugh@example.co", false},
+	        {"hugh@example.co", "hugh@example.com", false},
+	        {"hugh@example.com", "hugh.example.com", false}, /* no '@' */
+	        {"a@b@example.com", "a@b@example.com", true},    /* the last '@' splits */
+	        {"a@B@example.com", "a@b@example.com", false},
+	        {"hugh@\xc3\x89xample.com", "hugh@\xc3\xa9xample.com", false}, /* ASCII case only */
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < NELEM(cases); i++) {
+		bool got = owner_address_equal((const uint8_t *)cases[i].bytes,
+		                               strlen(cases[i].bytes), cases[i].address);
+
+		if (got != cases[i].want)
+			fail_msg("owner_address_equal(\"%s\", \"%s\"): got %d, want %d",
+			         cases[i].bytes, cases[i].address, got, cases[i].want);
+	}
+}
+
 int
 main(void)
 {
@@ -521,6 +553,7 @@ main(void)
 	        cmocka_unit_test(test_owner_address_rejects),
 	        cmocka_unit_test(test_owner_check_domain),
 	        cmocka_unit_test(test_owner_tlsa),
+	        cmocka_unit_test(test_owner_address_equal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
