@@ -20,14 +20,10 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-postfix_sh=$here/../../testbed/postfix.sh
 W=$TB_DIR/faults
-mkdir -p "$W/tmp"
-chmod 755 "$TB_DIR" "$W"
-chown nobody "$W/tmp"
-chmod 700 "$W/tmp"
 # shellcheck source=tests/integration/milter/lib.sh
 . "$here/../milter/lib.sh"
+make_workdir
 NSD_DOWN=${FAULT_NSD_DOWN:-30}
 DELAY=${FAULT_DNS_DELAY:-150}
 
@@ -40,9 +36,6 @@ if [ "${TB_BENCH_NAMES:-0}" -lt 2000 ]; then
 	exit 1
 fi
 
-PF=$W/pf
-port=2725
-while ss -Hlnt "sport = :$port" | grep -q .; do port=$((port + 1)); done
 PROXY_PID=
 SPOOL=$W/spool
 nsd_pids=
@@ -50,31 +43,13 @@ cleanup() {
 	# shellcheck disable=SC2086
 	[ -n "$nsd_pids" ] && kill -CONT $nsd_pids 2>/dev/null
 	[ -n "$PROXY_PID" ] && kill "$PROXY_PID" 2>/dev/null && wait "$PROXY_PID" 2>/dev/null
-	stop_milter
-	"$postfix_sh" stop "$PF" >/dev/null 2>&1
+	stop_milter_postfix
 	mountpoint -q "$SPOOL" && umount "$SPOOL"
 }
 trap cleanup EXIT
 
-# The resolver as in production: the testbed's "infra-cache-max-rtt: 1000"
-# (short "DNS down" tests) would keep NSD blacklisted for infra-host-ttl
-# (900 s) after it comes back: libunbound 1.17 does not probe a server
-# whose timeout reached that cap.
-grep -v "infra-cache-max-rtt" "$TB_UNBOUND_CONF" >"$W/unbound.conf"
-MILTER_CONF_EXTRA="pidfile = $W/milter.pid
-unbound_conf = $W/unbound.conf"
-write_conf
-start_milter || {
-	echo "Bail out! milter did not start"
-	exit 1
-}
-if ! PF_PORT=$port PF_MILTER="unix:$SOCK" "$postfix_sh" start "$PF" >"$W/pf.log" 2>&1; then
-	echo "Bail out! postfix did not start"
-	diag <"$W/pf.log"
-	exit 1
-fi
-# shellcheck disable=SC1091
-. "$PF/postfix.env"
+write_load_conf
+start_milter_postfix 2725
 
 # load NAME ARGS...: soak.py in the background (report $W/NAME.json); LOAD_PID
 load() {

@@ -18,13 +18,10 @@ set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$here/../../..
-postfix_sh=$top/tests/testbed/postfix.sh
 unit=$top/dist/danemail-milter.service
 W=$TB_DIR/priv
 TUSER=danemail-test
 MILTER_USER=$TUSER
-mkdir -p "$W/tmp"
-chmod 755 "$TB_DIR" "$W"
 # shellcheck source=tests/integration/milter/lib.sh
 . "$here/../milter/lib.sh"
 
@@ -41,18 +38,13 @@ if ! id "$TUSER" >/dev/null 2>&1; then
 fi
 uid=$(id -u "$TUSER")
 gid=$(id -g "$TUSER")
-chown "$TUSER" "$W/tmp"
-chmod 700 "$W/tmp"
+make_workdir
 
-PF=$W/pf
-port=2825
-while ss -Hlnt "sport = :$port" | grep -q .; do port=$((port + 1)); done
 cleanup() {
 	local p
 	p=$(cat "$W/milter.pid" 2>/dev/null)
 	[ -n "$p" ] && kill "$p" 2>/dev/null
-	stop_milter
-	"$postfix_sh" stop "$PF" >/dev/null 2>&1
+	stop_milter_postfix
 }
 trap cleanup EXIT
 
@@ -93,13 +85,7 @@ ok $? "no capability left (CapEff $(status "$mpid" CapEff), CapPrm $(status "$mp
 ok $? "the socket belongs to $TUSER"
 
 # ---- it still serves mail ----
-if ! PF_PORT=$port PF_MILTER="unix:$SOCK" "$postfix_sh" start "$PF" >"$W/pf.log" 2>&1; then
-	echo "Bail out! postfix did not start"
-	diag <"$W/pf.log"
-	exit 1
-fi
-# shellcheck disable=SC1091
-. "$PF/postfix.env"
+start_postfix 2825
 python3 "$here/soak.py" run --smtp "$PF_ADDR:$PF_PORT" --maildir "$PF_MAILDIR" --seed priv \
 	--count 40 --conc 2 --big-every 20 --names "${TB_BENCH_NAMES:-1}" \
 	--sendmail "$PF_SENDMAIL" --sendmail-every 10 --report "$W/mail.json" --settle 60 \

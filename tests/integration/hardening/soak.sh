@@ -22,48 +22,21 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-postfix_sh=$here/../../testbed/postfix.sh
 MSGS=${SOAK_MSGS:-500}
 W=$TB_DIR/soak
-mkdir -p "$W/tmp"
-chmod 755 "$TB_DIR" "$W"
-chown nobody "$W/tmp"
-chmod 700 "$W/tmp"
 # shellcheck source=tests/integration/milter/lib.sh
 . "$here/../milter/lib.sh"
+make_workdir
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "1..0 # SKIP needs root (Postfix, privilege drop)"
 	exit 0
 fi
 
-PF=$W/pf
-port=2625
-while ss -Hlnt "sport = :$port" | grep -q .; do port=$((port + 1)); done
-cleanup() {
-	stop_milter
-	"$postfix_sh" stop "$PF" >/dev/null 2>&1
-}
-trap cleanup EXIT
+trap stop_milter_postfix EXIT
 
-# The resolver as in production: without the testbed's short
-# "infra-cache-max-rtt: 1000" (a server that timed out once, e.g. under
-# valgrind, would stay out of use for infra-host-ttl, 900 s).
-grep -v "infra-cache-max-rtt" "$TB_UNBOUND_CONF" >"$W/unbound.conf"
-MILTER_CONF_EXTRA="pidfile = $W/milter.pid
-unbound_conf = $W/unbound.conf"
-write_conf
-start_milter || {
-	echo "Bail out! milter did not start"
-	exit 1
-}
-if ! PF_PORT=$port PF_MILTER="unix:$SOCK" "$postfix_sh" start "$PF" >"$W/pf.log" 2>&1; then
-	echo "Bail out! postfix did not start"
-	diag <"$W/pf.log"
-	exit 1
-fi
-# shellcheck disable=SC1091
-. "$PF/postfix.env"
+write_load_conf
+start_milter_postfix 2625
 
 python3 "$here/soak.py" run --smtp "$PF_ADDR:$PF_PORT" --maildir "$PF_MAILDIR" \
 	--count "$MSGS" --conc "${SOAK_CONC:-4}" --seed "${SOAK_SEED:-soak}" \

@@ -13,16 +13,11 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-postfix_sh=$here/../../testbed/postfix.sh
 W=$TB_DIR/milter-pgp
-mkdir -p "$W/tmp" "$W/msgs" "$W/out"
-chmod 755 "$TB_DIR" "$W"
-chown nobody "$W/tmp"
-chmod 700 "$W/tmp"
-
-# ok, diag, write_conf, start_milter, stop_milter, reload, alive
 # shellcheck source=tests/integration/milter/lib.sh
 . "$here/lib.sh"
+make_workdir
+mkdir -p "$W/msgs" "$W/out"
 
 # ---- gpg: one fresh home per recipient key, so "decrypts with carol's key"
 # means exactly that key (imported from the testbed's secret key export) ----
@@ -36,14 +31,9 @@ gpg_home() { # gpg_home NAME SECRET-KEY-FILE
 		{ diag <"$W/out/import-$1.err"; return 1; }
 }
 
-# ---- Postfix ----
-PF=$W/pf
-port=2525
-while ss -Hlnt "sport = :$port" | grep -q .; do port=$((port + 1)); done
 cleanup() {
 	local h
-	stop_milter
-	"$postfix_sh" stop "$PF" >/dev/null 2>&1
+	stop_milter_postfix
 	for h in "${GPG_HOMES[@]}"; do gpgconf --homedir "$h" --kill all >/dev/null 2>&1; done
 }
 trap cleanup EXIT
@@ -59,65 +49,15 @@ mkdir -p "$W/gpg-none" && chmod 700 "$W/gpg-none" # no keys: for --list-packets
 GPG_HOMES+=("$W/gpg-none")
 
 write_conf
-start_milter || {
-	echo "Bail out! milter did not start"
-	exit 1
-}
-if ! PF_PORT=$port PF_MILTER="unix:$SOCK" "$postfix_sh" start "$PF" >"$W/pf.log" 2>&1; then
-	echo "Bail out! postfix did not start"
-	diag <"$W/pf.log"
-	exit 1
-fi
-# shellcheck disable=SC1091
-. "$PF/postfix.env"
+start_milter_postfix 2525
 
 # ---- messages ----
 id=0
-# make_msg ID TO CONTENT-HEADERS BODY-FILE: the message file and the expected entity
-make_msg() {
-	local mid=$1 to=$2 ch=$3 body=$4
-	{
-		printf 'From: Alice <a@example.test>\r\nTo: %s\r\nSubject: test %s\r\n' "$to" "$mid"
-		printf 'X-Test-Id: %s\r\nMIME-Version: 1.0\r\n' "$mid"
-		[ -n "$ch" ] && printf '%s' "$ch"
-		printf '\r\n'
-		cat "$body"
-	} >"$W/msgs/$mid.eml"
-	{
-		[ -n "$ch" ] && printf '%s' "$ch"
-		printf '\r\n'
-		cat "$body"
-	} >"$W/msgs/$mid.entity"
-}
-# send ID RCPT...: SMTP through Postfix; sets SWAKS_OUT and SUMMARY (the
-# milter's log line for this message: the last one, sends are sequential).
-# swaks ends the data with CRLF . CRLF itself, so it gets the message
-# without its final CRLF.
-send() {
-	local mid=$1 to
-	shift
-	to=$(IFS=,; echo "$*") # swaks takes one --to with a comma-separated list
-	head -c -2 "$W/msgs/$mid.eml" >"$W/msgs/$mid.data"
-	SWAKS_OUT=$(swaks --server "$PF_ADDR" --port "$PF_PORT" --from a@example.test \
-		--to "$to" --data "@$W/msgs/$mid.data" --timeout 60 2>&1)
-	SUMMARY=$(grep ' action=' "$W/milter.log" | tail -n 1)
-}
 # new_msg TO... : the next id, a text message to these recipients, sent
 new_msg() {
 	id=$((id + 1))
 	make_msg $id "$(IFS=,; echo "$*")" "$CT_TEXT" "$W/body-text"
 	send $id "$@"
-}
-# delivered ID COUNT: wait for COUNT files with this test id; list them in FOUND
-delivered() {
-	local mid=$1 want=$2
-	for _ in $(seq 100); do
-		mapfile -t FOUND < <(grep -l "^X-Test-Id: $mid\$" "$PF_MAILDIR"/new/* 2>/dev/null)
-		[ "${#FOUND[@]}" -ge "$want" ] && return 0
-		sleep 0.1
-	done
-	FOUND=()
-	return 1
 }
 tempfailed() { grep -q "<\*\* *451" <<<"$SWAKS_OUT"; }
 # nothing_delivered ID: Postfix did not queue the message (a 451 at end of
@@ -253,13 +193,7 @@ ok $? "carol + dave: two session key packets (one per recipient)"
 
 # 4. multipart/mixed with a folded Content-Type and a binary attachment;
 # a message above spool_threshold (encrypted through the spool file)
-{
-	printf -- '--mix\r\nContent-Type: text/plain\r\n\r\nsee attachment\r\n--mix\r\n'
-	printf 'Content-Type: application/octet-stream; name="a.bin"\r\n'
-	printf 'Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename="a.bin"\r\n\r\n'
-	head -c 30000 /dev/urandom | base64 -w 76 | sed 's/$/\r/'
-	printf -- '--mix--\r\n'
-} >"$W/body-mixed"
+make_body_mixed
 id=$((id + 1))
 make_msg $id dave@secure.test $'Content-Type: multipart/mixed;\r\n boundary="mix"\r\n' "$W/body-mixed"
 send $id dave@secure.test

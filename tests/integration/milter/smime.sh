@@ -8,26 +8,12 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-postfix_sh=$here/../../testbed/postfix.sh
 W=$TB_DIR/milter-test
-mkdir -p "$W/tmp" "$W/msgs" "$W/out"
-chmod 755 "$TB_DIR" "$W"
-chown nobody "$W/tmp"
-chmod 700 "$W/tmp"
-
-# ok, diag, write_conf, start_milter, stop_milter, reload, alive
 # shellcheck source=tests/integration/milter/lib.sh
 . "$here/lib.sh"
-
-# ---- Postfix ----
-PF=$W/pf
-port=2525
-while ss -Hlnt "sport = :$port" | grep -q .; do port=$((port + 1)); done
-cleanup() {
-	stop_milter
-	"$postfix_sh" stop "$PF" >/dev/null 2>&1
-}
-trap cleanup EXIT
+make_workdir
+mkdir -p "$W/msgs" "$W/out"
+trap stop_milter_postfix EXIT
 
 # ---- process: -n, refusal to run as root, bad configuration ----
 write_conf
@@ -46,56 +32,10 @@ rc=$?
 [ "$rc" -eq 77 ] && grep -q "refusing to run as root" "$W/dump"
 ok $? "refuses to run as root without a user (exit $rc)"
 
-start_milter || {
-	echo "Bail out! milter did not start"
-	exit 1
-}
-if ! PF_PORT=$port PF_MILTER="unix:$SOCK" "$postfix_sh" start "$PF" >"$W/pf.log" 2>&1; then
-	echo "Bail out! postfix did not start"
-	diag <"$W/pf.log"
-	exit 1
-fi
-# shellcheck disable=SC1091
-. "$PF/postfix.env"
+start_milter_postfix 2525
 
 # ---- messages ----
 id=0
-# make_msg ID TO CONTENT-HEADERS BODY-FILE: the message file and the expected entity
-make_msg() {
-	local mid=$1 to=$2 ch=$3 body=$4
-	{
-		printf 'From: Alice <a@example.test>\r\nTo: %s\r\nSubject: test %s\r\n' "$to" "$mid"
-		printf 'X-Test-Id: %s\r\nMIME-Version: 1.0\r\n' "$mid"
-		[ -n "$ch" ] && printf '%s' "$ch"
-		printf '\r\n'
-		cat "$body"
-	} >"$W/msgs/$mid.eml"
-	{
-		[ -n "$ch" ] && printf '%s' "$ch"
-		printf '\r\n'
-		cat "$body"
-	} >"$W/msgs/$mid.entity"
-}
-# send ID RCPT...: SMTP through Postfix; sets SWAKS_OUT.  swaks ends the data
-# with CRLF . CRLF itself, so it gets the message without its final CRLF.
-send() {
-	local mid=$1 to
-	shift
-	to=$(IFS=,; echo "$*") # swaks takes one --to with a comma-separated list
-	head -c -2 "$W/msgs/$mid.eml" >"$W/msgs/$mid.data"
-	SWAKS_OUT=$(swaks --server "$PF_ADDR" --port "$PF_PORT" --from a@example.test \
-		--to "$to" --data "@$W/msgs/$mid.data" --timeout 60 2>&1)
-}
-# delivered ID COUNT: wait for COUNT files with this test id; list them in FOUND
-delivered() {
-	local mid=$1 want=$2
-	for _ in $(seq 100); do
-		mapfile -t FOUND < <(grep -l "^X-Test-Id: $mid\$" "$PF_MAILDIR"/new/* 2>/dev/null)
-		[ "${#FOUND[@]}" -ge "$want" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # decrypts FILE KEY CERT ENTITY: the delivered file decrypts to exactly the entity
 decrypts() {
 	openssl cms -decrypt -in "$1" -inkey "$2" -recip "$3" -out "$W/out/plain" \
@@ -217,13 +157,7 @@ delivered $id 1 && decrypts "${FOUND[0]}" "$TB_BOB_RSA_KEY" "$TB_BOB_RSA_CERT" "
 ok $? "signed-only message is encrypted, the signed entity intact inside"
 
 # 9. multipart/mixed with an attachment; no Content-Type at all
-{
-	printf -- '--mix\r\nContent-Type: text/plain\r\n\r\nsee attachment\r\n--mix\r\n'
-	printf 'Content-Type: application/octet-stream; name="a.bin"\r\n'
-	printf 'Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename="a.bin"\r\n\r\n'
-	head -c 30000 /dev/urandom | base64 -w 76 | sed 's/$/\r/'
-	printf -- '--mix--\r\n'
-} >"$W/body-mixed"
+make_body_mixed
 id=$((id + 1))
 make_msg $id bob@secure.test $'Content-Type: multipart/mixed;\r\n boundary="mix"\r\n' "$W/body-mixed"
 send $id bob@secure.test
