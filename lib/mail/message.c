@@ -243,21 +243,34 @@ message_body_size(const struct message *m)
 	return m->body_size;
 }
 
-size_t
-message_body_head(const struct message *m, uint8_t *out, size_t n)
+/* Up to n body bytes from offset off (within the body) into out; how many were copied. */
+static size_t
+body_copy(const struct message *m, uint8_t *out, size_t n, size_t off)
 {
 	ssize_t got;
 
-	if (n > m->body_size)
-		n = m->body_size;
 	if (n == 0)
 		return 0;
 	if (m->spool_fd < 0) {
-		memcpy(out, m->body.data, n);
+		memcpy(out, m->body.data + off, n);
 		return n;
 	}
-	got = pread_full(m->spool_fd, out, n, 0);
+	got = pread_full(m->spool_fd, out, n, (off_t)off);
 	return got > 0 ? (size_t)got : 0;
+}
+
+size_t
+message_body_head(const struct message *m, uint8_t *out, size_t n)
+{
+	return body_copy(m, out, n < m->body_size ? n : m->body_size, 0);
+}
+
+size_t
+message_body_tail(const struct message *m, uint8_t *out, size_t n)
+{
+	if (n > m->body_size)
+		n = m->body_size;
+	return body_copy(m, out, n, m->body_size - n);
 }
 
 /* ---- the entity ---------------------------------------------------------------------- */

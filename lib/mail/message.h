@@ -48,6 +48,8 @@ bool message_append_body(struct message *m, const uint8_t *p, size_t n, struct w
 size_t message_body_size(const struct message *m);
 /* The first up to n bytes of the body (for detection); returns how many were copied. */
 size_t message_body_head(const struct message *m, uint8_t *out, size_t n);
+/* The last up to n bytes of the body (for detection); returns how many were copied. */
+size_t message_body_tail(const struct message *m, uint8_t *out, size_t n);
 
 /*
  * A BIO that reads the entity to encrypt: every Content-* header field of

@@ -32,6 +32,7 @@
 
 #include "util/alloc.h"
 #include "util/buf.h"
+#include "util/codec.h"
 
 #define CTYPE_INPUT_MAX   65536 /* bytes of a header value that are read at all */
 #define CTYPE_RAW_MAX     64    /* parameters (continuation sections counted) kept */
@@ -465,37 +466,118 @@ mime_encryption_name(enum mime_encryption e)
 	return "unknown";
 }
 
+/* The next line of p[*pos, len) without its line end; false at the end or for a cut-off line. */
 static bool
-ends_with_nocase(const char *s, const char *suffix)
+next_line(const uint8_t *p, size_t len, size_t *pos, size_t *start, size_t *end)
 {
-	size_t n, k = strlen(suffix);
+	const uint8_t *nl;
 
-	if (s == NULL || (n = strlen(s)) < k)
+	if (*pos >= len || (nl = memchr(p + *pos, '\n', len - *pos)) == NULL)
 		return false;
-	return strcasecmp(s + n - k, suffix) == 0;
+	*start = *pos;
+	*end = (size_t)(nl - p);
+	*pos = *end + 1;
+	while (*end > *start && (p[*end - 1] == '\r' || p[*end - 1] == ' ' || p[*end - 1] == '\t'))
+		(*end)--;
+	return true;
 }
 
-/* A body that starts, after white space, with the OpenPGP armour header line of a message. */
 static bool
-body_is_armoured(const uint8_t *p, size_t len)
+is_base64_char(uint8_t c)
 {
-	static const char armour[] = "-----BEGIN PGP MESSAGE-----";
-	size_t i = 0, k = sizeof(armour) - 1;
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '+' || c == '/' || c == '=';
+}
 
-	if (p == NULL)
+#define ARMOUR_BEGIN "-----BEGIN PGP MESSAGE-----"
+#define ARMOUR_END   "-----END PGP MESSAGE-----"
+
+/*
+ * An OpenPGP armoured message (RFC 4880 section 6.2) and nothing else: the
+ * head starts, after white space, with the BEGIN line, then "Key: value"
+ * armour headers, a blank line and lines of radix-64 only (as far as the
+ * head goes), and the tail ends, before white space, with the END line.
+ * Text that merely starts with the BEGIN line, or goes on after the END
+ * line, is clear text to be encrypted.
+ */
+static bool
+body_is_armoured(const uint8_t *head, size_t len, const uint8_t *tail, size_t tail_len)
+{
+	size_t pos = 0, a, b, k, n;
+	bool in_data = false;
+
+	if (head == NULL || tail == NULL)
 		return false;
-	while (i < len && is_wsp(p[i]))
-		i++;
-	if (len - i < k || memcmp(p + i, armour, k) != 0)
+	while (pos < len && is_wsp(head[pos]))
+		pos++;
+	if (!next_line(head, len, &pos, &a, &b) || b - a != sizeof(ARMOUR_BEGIN) - 1 ||
+	    memcmp(head + a, ARMOUR_BEGIN, b - a) != 0)
 		return false;
-	/* RFC 4880 section 6.2: the header line ends there (trailing white space tolerated) */
-	for (i += k; i < len && (p[i] == ' ' || p[i] == '\t'); i++)
-		;
-	return i == len || p[i] == '\r' || p[i] == '\n';
+	while (next_line(head, len, &pos, &a, &b)) {
+		if (!in_data) {
+			if (a == b)
+				in_data = true; /* the blank line after the armour headers */
+			else if (memchr(head + a, ':', b - a) == NULL)
+				return false;
+			continue;
+		}
+		if (b - a == sizeof(ARMOUR_END) - 1 && memcmp(head + a, ARMOUR_END, b - a) == 0)
+			break;
+		for (k = a; k < b; k++)
+			if (!is_base64_char(head[k]))
+				return false;
+	}
+	n = tail_len;
+	while (n > 0 && (is_wsp(tail[n - 1]) || tail[n - 1] == '\r' || tail[n - 1] == '\n'))
+		n--;
+	k = sizeof(ARMOUR_END) - 1;
+	return in_data && n >= k && memcmp(tail + n - k, ARMOUR_END, k) == 0 &&
+	       (n == k || tail[n - k - 1] == '\n');
+}
+
+/*
+ * Whether a base64 body starts with the ContentInfo of CMS EnvelopedData or
+ * AuthEnvelopedData (RFC 5652 section 3, RFC 5083 section 2.1): SEQUENCE,
+ * any length form, then the content type OID.
+ */
+static bool
+body_is_enveloped(const uint8_t *head, size_t len)
+{
+	static const uint8_t enveloped[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+	                                    0xf7, 0x0d, 0x01, 0x07, 0x03};
+	static const uint8_t auth_enveloped[] = {0x06, 0x0b, 0x2a, 0x86, 0x48, 0x86, 0xf7,
+	                                         0x0d, 0x01, 0x09, 0x10, 0x01, 0x17};
+	struct buf text = BUF_INIT, der = BUF_INIT;
+	struct why why;
+	size_t i, off;
+	bool yes = false;
+
+	for (i = 0; i < len && text.len < 32; i++) {
+		if (is_base64_char(head[i]) && head[i] != '=')
+			buf_putc(&text, (char)head[i]);
+		else if (!is_wsp(head[i]) && head[i] != '\r' && head[i] != '\n')
+			break;
+	}
+	text.len &= ~(size_t)3;
+	if (text.len >= 24 && base64_decode(&der, (const char *)text.data, text.len, &why) &&
+	    der.len >= 2 && der.data[0] == 0x30) {
+		/* the SEQUENCE's length: short form, indefinite (0x80) or 0x81-0x84 long form */
+		off = der.data[1] < 0x80 || der.data[1] == 0x80 ? 2 : 2 + (der.data[1] & 0x7f);
+		if (der.data[1] <= 0x84 && off < der.len) {
+			yes = (der.len - off >= sizeof(enveloped) &&
+			       memcmp(der.data + off, enveloped, sizeof(enveloped)) == 0) ||
+			      (der.len - off >= sizeof(auth_enveloped) &&
+			       memcmp(der.data + off, auth_enveloped, sizeof(auth_enveloped)) == 0);
+		}
+	}
+	buf_release(&text);
+	buf_release(&der);
+	return yes;
 }
 
 enum mime_encryption
-mime_detect_encryption(const char *content_type, const uint8_t *body_head, size_t len)
+mime_detect_encryption(const char *content_type, const uint8_t *head, size_t head_len,
+                       const uint8_t *tail, size_t tail_len)
 {
 	struct mime_ctype ct;
 	enum mime_encryption verdict = MIME_CLEAR;
@@ -508,19 +590,21 @@ mime_detect_encryption(const char *content_type, const uint8_t *body_head, size_
 	} else if (strcmp(ct.type, "application") == 0 &&
 	           (strcmp(ct.subtype, "pkcs7-mime") == 0 ||
 	            strcmp(ct.subtype, "x-pkcs7-mime") == 0)) {
-		/* RFC 8551 section 3.2.2: smime-type says; without it, the .p7m name does */
+		/*
+		 * RFC 8551 section 3.2.2: smime-type says.  Without it the .p7m name
+		 * does not (signed-data has it too): the content type in the body does.
+		 */
 		smime_type = mime_ctype_param(&ct, "smime-type");
 		if (smime_type != NULL) {
 			if (strcasecmp(smime_type, "enveloped-data") == 0 ||
 			    strcasecmp(smime_type, "authEnveloped-data") == 0)
 				verdict = MIME_SMIME;
-		} else if (ends_with_nocase(mime_ctype_param(&ct, "name"), ".p7m") ||
-		           ends_with_nocase(mime_ctype_param(&ct, "filename"), ".p7m")) {
+		} else if (head != NULL && body_is_enveloped(head, head_len)) {
 			verdict = MIME_SMIME;
 		}
 	} else if (strcmp(ct.type, "text") == 0 && strcmp(ct.subtype, "plain") == 0) {
 		/* includes no (or an unreadable) Content-Type: RFC 2045 section 5.2 */
-		if (body_is_armoured(body_head, len))
+		if (body_is_armoured(head, head_len, tail, tail_len))
 			verdict = MIME_INLINE_PGP;
 	}
 	mime_ctype_clear(&ct);

@@ -42,21 +42,24 @@ enum mime_encryption {
 	MIME_CLEAR,      /* not encrypted: may be encrypted by us */
 	MIME_PGP_MIME,   /* multipart/encrypted (RFC 1847 / RFC 3156) */
 	MIME_SMIME,      /* application/(x-)pkcs7-mime, enveloped-data or authEnveloped-data */
-	MIME_INLINE_PGP, /* text body beginning (after white space) with -----BEGIN PGP MESSAGE-----
-	                  */
+	MIME_INLINE_PGP, /* text body that is one armoured -----BEGIN PGP MESSAGE----- */
 };
 /* "clear", "pgp-mime", "smime", "inline-pgp". */
 const char *mime_encryption_name(enum mime_encryption e);
 
 /*
  * Is the message already encrypted?  content_type is the top-level
- * Content-Type value (NULL when absent); body_head is the first bytes of the
- * body (a few KB are enough), for inline PGP.  S/MIME without an smime-type
- * parameter counts as encrypted when the name ends in .p7m (RFC 8551 3.2.2).
- * Signed-only messages (multipart/signed, smime-type=signed-data) are CLEAR.
+ * Content-Type value (NULL when absent); head and tail are the first and
+ * the last bytes of the body (a few KB each; the same bytes for a short
+ * body).  S/MIME: smime-type enveloped-data or authEnveloped-data, or
+ * without smime-type a body that starts with such a CMS content type (the
+ * .p7m name alone proves nothing: RFC 8551 3.2.2 gives it to signed-data
+ * too).  Inline PGP: a text body that is one armoured PGP MESSAGE, from its
+ * first line to its last.  Signed-only messages (multipart/signed,
+ * smime-type=signed-data) are CLEAR.
  */
-enum mime_encryption mime_detect_encryption(const char *content_type, const uint8_t *body_head,
-                                            size_t len);
+enum mime_encryption mime_detect_encryption(const char *content_type, const uint8_t *head,
+                                            size_t head_len, const uint8_t *tail, size_t tail_len);
 
 /* Whether a header name is one of the MIME content headers (Content-*, case-insensitive) that
  * belong to the entity. */

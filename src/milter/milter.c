@@ -586,6 +586,11 @@ encrypt_message(SMFICTX *ctx, struct msgctx *mc, enum key_format format, struct 
 			why_set(why, "the MTA refused the new body");
 			goto done;
 		}
+	/* a read error must not pass for the end: half a body is a lost message */
+	if (n < 0 && !BIO_eof(out)) {
+		why_set(why, "cannot read the encrypted body back");
+		goto done;
+	}
 	ok = true;
 done:
 	free(chunk);
@@ -594,12 +599,24 @@ done:
 	return ok;
 }
 
+/* How many Content-Type fields the message has. */
+static size_t
+content_type_count(const struct message *m)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < message_header_count(m); i++)
+		if (strcasecmp(message_header_at(m, i)->name, "Content-Type") == 0)
+			n++;
+	return n;
+}
+
 static sfsistat
 on_eom(SMFICTX *ctx)
 {
 	struct msgctx *mc = msg_of(ctx);
-	uint8_t head[BODY_HEAD_BYTES];
-	size_t head_len, i;
+	uint8_t head[BODY_HEAD_BYTES], tail[BODY_HEAD_BYTES];
+	size_t head_len, tail_len, i;
 	enum mime_encryption enc;
 	struct policy_input in = {0};
 	struct rcpt_keys *states;
@@ -618,7 +635,12 @@ on_eom(SMFICTX *ctx)
 		return SMFIS_TEMPFAIL;
 	}
 	head_len = message_body_head(mc->msg, head, sizeof(head));
-	enc = mime_detect_encryption(message_header_get(mc->msg, "Content-Type"), head, head_len);
+	tail_len = message_body_tail(mc->msg, tail, sizeof(tail));
+	/* two Content-Type fields: readers disagree on which counts, so it is not encrypted */
+	enc = content_type_count(mc->msg) > 1
+	              ? MIME_CLEAR
+	              : mime_detect_encryption(message_header_get(mc->msg, "Content-Type"), head,
+	                                       head_len, tail, tail_len);
 	in.encryption = enc == MIME_CLEAR ? MSG_CLEAR : MSG_ALREADY_ENCRYPTED;
 	in.direction = direction(mc);
 	in.oversize = mc->oversize;

@@ -152,8 +152,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct buf body = BUF_INIT, want = BUF_INIT, got = BUF_INIT;
 	struct why why;
 	const uint8_t *bp;
-	uint8_t head[64];
-	size_t start, blen, count, rsize, i, step;
+	uint8_t head[64], tail[64];
+	size_t start, blen, count, rsize, i, step, tail_len;
 	bool protected_subject, spool, pieces, big;
 	uint8_t flags;
 	char *rbuf;
@@ -198,7 +198,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n = (int)message_body_head(m, head, sizeof(head));
 	FUZZ_CHECK((size_t)n == (body.len < sizeof(head) ? body.len : sizeof(head)));
 	FUZZ_CHECK(n == 0 || memcmp(head, body.data, (size_t)n) == 0);
-	(void)mime_detect_encryption(message_header_get(m, "Content-Type"), head, (size_t)n);
+	tail_len = message_body_tail(m, tail, sizeof(tail));
+	FUZZ_CHECK(tail_len == (body.len < sizeof(tail) ? body.len : sizeof(tail)));
+	FUZZ_CHECK(tail_len == 0 || memcmp(tail, body.data + body.len - tail_len, tail_len) == 0);
+	(void)mime_detect_encryption(message_header_get(m, "Content-Type"), head, (size_t)n, tail,
+	                             tail_len);
 
 	bio = message_entity_bio(m, protected_subject, &why);
 	FUZZ_CHECK(bio != NULL);

@@ -60,7 +60,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)mime_ctype_param(&ct, "boundary");
 	mime_ctype_clear(&ct);
 
-	enc = mime_detect_encryption(absent ? NULL : value, body, blen);
+	enc = mime_detect_encryption(absent ? NULL : value, body, blen, body, blen);
 	FUZZ_CHECK(enc == MIME_CLEAR || enc == MIME_PGP_MIME || enc == MIME_SMIME ||
 	           enc == MIME_INLINE_PGP);
 	FUZZ_CHECK(mime_encryption_name(enc) != NULL);

@@ -309,7 +309,9 @@ test_ctype_random(void **state)
 	}
 }
 
-#define ARMOUR "-----BEGIN PGP MESSAGE-----"
+#define ARMOUR        "-----BEGIN PGP MESSAGE-----"
+#define END           "-----END PGP MESSAGE-----"
+#define ENVELOPED_B64 "MIAGCSqGSIb3DQEHA6CAMIACAQAx"
 
 /* Is this message already encrypted? */
 struct detect_case {
@@ -345,13 +347,19 @@ static const struct detect_case detect_cases[] = {
         {"smime-type in a comment-laden value",
          "application/pkcs7-mime (S/MIME);\r\n smime-type=enveloped-data (encrypted)", NULL,
          MIME_SMIME},
-        {"no smime-type, name .p7m", "application/x-pkcs7-mime; name=smime.p7m", NULL, MIME_SMIME},
-        {"no smime-type, NAME .P7M", "application/pkcs7-mime; NAME=\"SMIME.P7M\"", NULL,
-         MIME_SMIME},
-        {"no smime-type, filename .p7m", "application/pkcs7-mime; filename=mail.p7m", NULL,
-         MIME_SMIME},
-        {"no smime-type, RFC 2231 name", "application/pkcs7-mime; name*0=smime; name*1=.p7m", NULL,
-         MIME_SMIME},
+        /* without smime-type the body's CMS content type says (RFC 5652 3, RFC 5083 2.1) */
+        {"no smime-type, EnvelopedData (indefinite length)",
+         "application/x-pkcs7-mime; name=smime.p7m", ENVELOPED_B64 "\r\n", MIME_SMIME},
+        {"no smime-type, EnvelopedData (definite length, folded)", "application/pkcs7-mime",
+         "\r\nMIIB8wYJKoZ\r\nIhvcNAQcDoIIB5DCCAeA=\r\n", MIME_SMIME},
+        {"no smime-type, AuthEnvelopedData", "application/pkcs7-mime; name=smime.p7m",
+         "MIAGCyqGSIb3DQEJEAEXoIAwgAIBAA==\r\n", MIME_SMIME},
+        {"no smime-type, SignedData named .p7m", "application/pkcs7-mime; name=smime.p7m",
+         "MIAGCSqGSIb3DQEHAqCAMIACAQEx\r\n", MIME_CLEAR},
+        {"no smime-type, .p7m name, text body", "application/pkcs7-mime; NAME=\"SMIME.P7M\"",
+         "hello, this is not CMS at all\r\n", MIME_CLEAR},
+        {"no smime-type, .p7m name, no body", "application/pkcs7-mime; filename=mail.p7m", NULL,
+         MIME_CLEAR},
         /* signed-only: not encrypted, ours to encrypt */
         {"signed-data", "application/pkcs7-mime; smime-type=signed-data; name=smime.p7m", NULL,
          MIME_CLEAR},
@@ -372,15 +380,30 @@ static const struct detect_case detect_cases[] = {
         {"encrypted part inside multipart/mixed", "multipart/mixed; boundary=b",
          "--b\r\nContent-Type: multipart/encrypted\r\n", MIME_CLEAR},
         /* inline PGP: text/plain (or no/unreadable Content-Type) starting with the armour */
-        {"inline pgp", "text/plain; charset=us-ascii", ARMOUR "\r\nVersion: x\r\n\r\nhQEM\r\n",
+        {"inline pgp", "text/plain; charset=us-ascii",
+         ARMOUR "\r\nVersion: x\r\n\r\nhQEM\r\n=abcd\r\n" END "\r\n", MIME_INLINE_PGP},
+        {"inline pgp after blank lines", "text/plain",
+         "\r\n\r\n  \t\r\n" ARMOUR "\r\n\r\nhQEM\r\n" END "\r\n\r\n", MIME_INLINE_PGP},
+        {"inline pgp LF line ends", "text/plain", "\n\n" ARMOUR "\n\nhQEM\n" END "\n",
          MIME_INLINE_PGP},
-        {"inline pgp after blank lines", "text/plain", "\r\n\r\n  \t\r\n" ARMOUR "\r\n\r\nhQEM\r\n",
+        {"inline pgp trailing space", "text/plain", ARMOUR "  \r\n\r\nhQEM \r\n" END "  ",
          MIME_INLINE_PGP},
-        {"inline pgp LF line ends", "text/plain", "\n\n" ARMOUR "\nhQEM\n", MIME_INLINE_PGP},
-        {"inline pgp trailing space", "text/plain", ARMOUR "  \r\n", MIME_INLINE_PGP},
-        {"inline pgp, armour is the whole head", "text/plain", ARMOUR, MIME_INLINE_PGP},
-        {"inline pgp, no Content-Type", NULL, ARMOUR "\r\n", MIME_INLINE_PGP},
-        {"inline pgp, unreadable Content-Type", "garbage", ARMOUR "\r\n", MIME_INLINE_PGP},
+        {"inline pgp, no Content-Type", NULL, ARMOUR "\r\n\r\nhQEM\r\n" END "\r\n",
+         MIME_INLINE_PGP},
+        {"inline pgp, unreadable Content-Type", "garbage", ARMOUR "\r\n\r\nhQEM\r\n" END,
+         MIME_INLINE_PGP},
+        /* what only starts like armour is clear text to encrypt */
+        {"armour line, then plain text", "text/plain", ARMOUR "\r\n\r\nmy password is hunter2\r\n",
+         MIME_CLEAR},
+        {"armour line, then plain text, then the end line", "text/plain",
+         ARMOUR "\r\n\r\nmy password is hunter2\r\n" END "\r\n", MIME_CLEAR},
+        {"armour, then a clear P.S.", "text/plain",
+         ARMOUR "\r\n\r\nhQEM\r\n" END "\r\nP.S. the password is hunter2\r\n", MIME_CLEAR},
+        {"armour without an end", "text/plain", ARMOUR "\r\n\r\nhQEM\r\n", MIME_CLEAR},
+        {"armour headers without a blank line", "text/plain", ARMOUR "\r\nhQEM\r\n" END "\r\n",
+         MIME_CLEAR},
+        {"armour line alone", "text/plain", ARMOUR, MIME_CLEAR},
+        {"end line not alone", "text/plain", ARMOUR "\r\n\r\nhQEM\r\nx" END "\r\n", MIME_CLEAR},
         {"armour later in the body", "text/plain",
          "Hello,\r\nhere it is:\r\n" ARMOUR "\r\nhQEM\r\n", MIME_CLEAR},
         {"armour after text on the same line", "text/plain", "x " ARMOUR "\r\n", MIME_CLEAR},
@@ -406,7 +429,7 @@ test_detect_table(void **state)
 		const struct detect_case *c = &detect_cases[i];
 		const uint8_t *body = (const uint8_t *)c->body;
 		size_t len = c->body != NULL ? strlen(c->body) : 0;
-		enum mime_encryption got = mime_detect_encryption(c->ctype, body, len);
+		enum mime_encryption got = mime_detect_encryption(c->ctype, body, len, body, len);
 
 		if (got != c->want)
 			fail_msg("%s: got %s, want %s", c->name, mime_encryption_name(got),
@@ -414,22 +437,30 @@ test_detect_table(void **state)
 	}
 }
 
-/* Only the len bytes given are looked at (the head is not NUL-terminated). */
+/* Only the len bytes given are looked at (head and tail are not NUL-terminated). */
 static void
 test_detect_head_bounds(void **state)
 {
-	static const char body[] = "\r\n" ARMOUR "\r\n";
-	uint8_t *copy = malloc(sizeof(body) - 1);
-	size_t cut;
+	static const char body[] = "\r\n" ARMOUR "\r\n\r\nhQEM\r\n" END "\r\n";
+	size_t len = sizeof(body) - 1, cut;
+	uint8_t *copy = malloc(len);
 
 	(void)state;
-	memcpy(copy, body, sizeof(body) - 1);
-	/* the armour line complete: encrypted; cut inside the armour: not */
-	assert_int_equal(mime_detect_encryption("text/plain", copy, sizeof(body) - 1),
+	memcpy(copy, body, len);
+	assert_int_equal(mime_detect_encryption("text/plain", copy, len, copy, len),
 	                 MIME_INLINE_PGP);
+	/* a head cut inside the armour line: not encrypted */
 	for (cut = 0; cut < 2 + sizeof(ARMOUR) - 1; cut++)
-		if (mime_detect_encryption("text/plain", copy, cut) != MIME_CLEAR)
-			fail_msg("cut at %zu: got encrypted, want clear", cut);
+		if (mime_detect_encryption("text/plain", copy, cut, copy, len) != MIME_CLEAR)
+			fail_msg("head cut at %zu: got encrypted, want clear", cut);
+	/* a tail without the whole end line: not encrypted */
+	for (cut = 0; cut < sizeof(END) - 1 + 2; cut++)
+		if (mime_detect_encryption("text/plain", copy, len, copy + len - cut, cut) !=
+		    MIME_CLEAR)
+			fail_msg("tail of %zu bytes: got encrypted, want clear", cut);
+	/* the tail of a long body: the end line at its very end */
+	assert_int_equal(mime_detect_encryption("text/plain", copy, len, copy + len - 30, 30),
+	                 MIME_INLINE_PGP);
 	free(copy);
 }
 

@@ -149,6 +149,19 @@ make_msg $id bob@secure.test $'Content-Type: text/plain\r\n' "$W/body-pgp"
 send $id bob@secure.test
 delivered $id 1 && unchanged "${FOUND[0]}" $id
 ok $? "inline PGP message passes untouched"
+# only the body proves it: a .p7m name over SignedData, or text that merely starts like armour
+printf 'MIAGCSqGSIb3DQEHAqCAMIACAQEx\r\n' >"$W/body-p7m-signed"
+printf '\r\n-----BEGIN PGP MESSAGE-----\r\n\r\nmy password is hunter2\r\n' >"$W/body-pgp-fake"
+not_encrypted() { # not_encrypted CONTENT-TYPE-FIELD BODY-FILE: must be encrypted like any other
+	id=$((id + 1))
+	make_msg $id bob@secure.test "$1" "$W/$2"
+	send $id bob@secure.test
+	delivered $id 1 && decrypts "${FOUND[0]}" "$TB_BOB_RSA_KEY" "$TB_BOB_RSA_CERT" "$W/msgs/$id.entity"
+	ok $? "looks encrypted but is not ($2): encrypted, decrypts exactly"
+}
+not_encrypted $'Content-Type: application/pkcs7-mime; name="smime.p7m"\r\n' body-p7m-signed
+not_encrypted $'Content-Type: text/plain\r\n' body-pgp-fake
+not_encrypted $'Content-Type: multipart/encrypted; boundary=b\r\nContent-Type: text/plain\r\n' body-opaque
 printf -- '--s\r\nContent-Type: text/plain\r\n\r\nsigned text\r\n--s\r\nContent-Type: application/pkcs7-signature\r\n\r\nMIIB\r\n--s--\r\n' >"$W/body-signed"
 id=$((id + 1))
 make_msg $id bob@secure.test $'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; boundary="s"\r\n' "$W/body-signed"
