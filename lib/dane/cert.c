@@ -131,13 +131,13 @@ pem_has_private_key(const struct buf *text)
 	return strstr(s, "-----BEGIN") != NULL && strstr(s, "PRIVATE KEY-----") != NULL;
 }
 
-/* The first certificate of a PEM text; NULL and a reason if there is none. */
+/* The first (or last) certificate of a PEM text; NULL and a reason if there is none. */
 static X509 *
-cert_from_pem(const struct buf *text, struct why *why)
+cert_from_pem(const struct buf *text, bool last, struct why *why)
 {
 	char err[160];
 	BIO *bio;
-	X509 *cert;
+	X509 *cert, *next;
 
 	if (text->len > INT_MAX) {
 		why_set(why, "too large");
@@ -147,6 +147,10 @@ cert_from_pem(const struct buf *text, struct why *why)
 		util_panic("BIO_new_mem_buf: out of memory");
 	/* PEM_read_bio_X509 skips blocks of other types until a CERTIFICATE block */
 	cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	while (last && cert != NULL && (next = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		X509_free(cert);
+		cert = next;
+	}
 	BIO_free(bio);
 	if (cert != NULL) {
 		ERR_clear_error();
@@ -178,8 +182,8 @@ der_is_private_key(const struct buf *der)
 	return true;
 }
 
-X509 *
-cert_load_file(const char *path, struct why *why)
+static X509 *
+cert_load(const char *path, bool last, struct why *why)
 {
 	struct buf data = BUF_INIT, esc = BUF_INIT;
 	X509 *cert = NULL;
@@ -191,7 +195,7 @@ cert_load_file(const char *path, struct why *why)
 		goto fail;
 	}
 	if (memmem(data.data, data.len, "-----BEGIN", 10) != NULL) {
-		if ((cert = cert_from_pem(&data, why)) == NULL)
+		if ((cert = cert_from_pem(&data, last, why)) == NULL)
 			goto fail;
 	} else if ((cert = der_parse(data.data, data.len, "neither a PEM nor a DER certificate",
 	                             why)) == NULL) {
@@ -206,6 +210,18 @@ fail:
 	buf_release(&esc);
 	buf_release(&data);
 	return NULL;
+}
+
+X509 *
+cert_load_file(const char *path, struct why *why)
+{
+	return cert_load(path, false, why);
+}
+
+X509 *
+cert_load_file_last(const char *path, struct why *why)
+{
+	return cert_load(path, true, why);
 }
 
 /* Copy src into a fixed field; if it does not fit, cut at a comma and end with "...". */

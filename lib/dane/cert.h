@@ -25,6 +25,8 @@ X509 *cert_from_der(const uint8_t *der, size_t len, struct why *why);
 /* Read a certificate file, PEM or DER (first certificate of a PEM file); NULL and a reason on
  * failure. */
 X509 *cert_load_file(const char *path, struct why *why);
+/* The same, but the last certificate of a PEM file (the top of a chain: a trust anchor). */
+X509 *cert_load_file_last(const char *path, struct why *why);
 
 /* What a person (or JSON) wants to know about a certificate. */
 struct cert_info {

@@ -23,6 +23,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <idn2.h>
 #include <openssl/evp.h>
@@ -480,8 +481,9 @@ owner_check_domain(const char *name, struct why *why)
 	return check_name(name, n, why);
 }
 
-bool
-owner_address_equal(const uint8_t *p, size_t n, const char *address)
+/* Byte comparison: the local part exact, the domain ASCII case-insensitive. */
+static bool
+address_bytes_equal(const uint8_t *p, size_t n, const char *address)
 {
 	const char *at = strrchr(address, '@');
 	size_t local, i;
@@ -502,4 +504,30 @@ owner_address_equal(const uint8_t *p, size_t n, const char *address)
 			return false;
 	}
 	return true;
+}
+
+bool
+owner_address_equal(const uint8_t *p, size_t n, const char *address)
+{
+	struct owner_address x, y;
+	struct why why;
+	char *text;
+	bool eq;
+
+	if (address_bytes_equal(p, n, address))
+		return true;
+	/* else the canonical forms: quotes, NFC, U-labels against A-labels (RFC 7929 section 3) */
+	if (n == 0 || memchr(p, '\0', n) != NULL || memchr(p, '@', n) == NULL)
+		return false;
+	text = xstrndup((const char *)p, n);
+	eq = owner_address_parse(&x, text, &why);
+	free(text);
+	if (!eq)
+		return false;
+	eq = owner_address_parse(&y, address, &why) && x.local.len == y.local.len &&
+	     memcmp(x.local.data, y.local.data, x.local.len) == 0 && x.domain.len == y.domain.len &&
+	     strcasecmp(buf_str(&x.domain), buf_str(&y.domain)) == 0;
+	owner_address_clear(&x);
+	owner_address_clear(&y);
+	return eq;
 }

@@ -62,7 +62,9 @@ bool owner_tlsa(struct buf *out, const char *host, unsigned port, const char *pr
 /*
  * Whether the n bytes at p (from a certificate or a key's user ID) spell the
  * address: the local part byte for byte (RFC 5321 section 2.4: it is the
- * owner's business), the domain ASCII case-insensitively.
+ * owner's business), the domain ASCII case-insensitively; failing that, the
+ * canonical forms of both (owner_address_parse: quotes removed, NFC, the
+ * domain in A-labels) compared the same way.
  */
 bool owner_address_equal(const uint8_t *p, size_t n, const char *address);
 /* Check a domain name in presentation form: labels 1-63 octets, wire length <= 255. */

@@ -71,10 +71,11 @@ int cmd_monitor(int argc, char **argv);
 
 /*
  * The certificate chain (leaf first) a mail server presents on host:port:
- * STARTTLS for SMTP (25, 587), implicit TLS for 465.  NULL and a reason on
- * failure.  (tlsa_fetch.c)
+ * STARTTLS for SMTP (25, 587), implicit TLS for 465.  A host name's
+ * addresses come from res (bogus or failed lookups stop).  NULL, the exit
+ * code in *fail and a reason on failure.  (tlsa_fetch.c)
  */
-STACK_OF(X509) *
-        cli_fetch_chain(const char *host, unsigned port, unsigned timeout_ms, struct why *why);
+STACK_OF(X509) * cli_fetch_chain(struct dns_resolver *res, const char *host, unsigned port,
+                                 unsigned timeout_ms, enum cli_exit *fail, struct why *why);
 
 #endif

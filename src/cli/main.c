@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 
@@ -137,11 +138,20 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "monitor") == 0)
 		return cmd_monitor(argc - 1, argv + 1);
 	if (strcmp(argv[1], "verify") == 0) {
-		if (argc > 2 && strcmp(argv[2], "tlsa") == 0)
+		if (argc > 2 && strcasecmp(argv[2], "tlsa") == 0)
 			return cmd_verify_tlsa(argc - 2, argv + 2);
 		if (argc > 2 &&
-		    (strcmp(argv[2], "smimea") == 0 || strcmp(argv[2], "openpgpkey") == 0))
+		    (strcasecmp(argv[2], "smimea") == 0 || strcasecmp(argv[2], "openpgpkey") == 0))
 			return cmd_verify_records(argc - 1, argv + 1);
+		if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+			puts("usage: danemail verify {smimea|openpgpkey} ADDRESS ... (danemail "
+			     "verify "
+			     "smimea --help)\n"
+			     "       danemail verify tlsa {HOST[:PORT] | --mx DOMAIN} ... "
+			     "(danemail "
+			     "verify tlsa --help)");
+			return 0;
+		}
 		cli_error("verify: want smimea, openpgpkey or tlsa (try danemail verify tlsa "
 		          "--help)");
 		return CLI_EXIT_USAGE;

@@ -139,8 +139,9 @@ record_usage(FILE *fp)
 	      "tlsa (default 3 1 1; owner _PORT._tcp.HOST):\n"
 	      "  --host HOST[:PORT]   the server; without --cert/--key its chain is fetched\n"
 	      "                       (STARTTLS on 25/587); --port P default 25\n"
-	      "  --mx DOMAIN          every MX host of DOMAIN (port 25); the MX RRset is looked\n"
-	      "                       up with DNSSEC (--config, --trust-anchor, --forwarder)\n"
+	      "  --mx DOMAIN          every MX host of DOMAIN (port 25, or --port); the MX RRset\n"
+	      "                       is looked up with DNSSEC (--config, --trust-anchor,\n"
+	      "                       --forwarder), as are the hosts' addresses\n"
 	      "  --cert FILE          use this certificate instead of fetching\n"
 	      "  --key FILE           a public or private key (PEM or DER): its SPKI, so\n"
 	      "                       selector 1 only; an encrypted private key is refused\n"
@@ -226,7 +227,7 @@ input_readable(const char *cmd, const char *path)
 }
 
 int
-record_load_cert(const char *cmd, const char *path, X509 **cert)
+record_load_cert(const char *cmd, const char *path, bool last, X509 **cert)
 {
 	struct buf esc = BUF_INIT;
 	struct why why;
@@ -236,7 +237,7 @@ record_load_cert(const char *cmd, const char *path, X509 **cert)
 	if ((rc = input_readable(cmd, path)) != 0)
 		return rc;
 	/* cert_load_file names the file in its reason (escaped) */
-	if ((*cert = cert_load_file(path, &why)) == NULL) {
+	if ((*cert = last ? cert_load_file_last(path, &why) : cert_load_file(path, &why)) == NULL) {
 		cli_error("%s: %s", cmd, escape_str(&esc, why.msg));
 		rc = CLI_EXIT_DATAERR;
 	}
@@ -849,7 +850,7 @@ record_smimea(struct record_set *set, const struct record_opts *o)
 		return smimea_batch(set, o);
 	if (o->batch_dir != NULL)
 		return smimea_batch_dir(set, o);
-	if ((rc = record_load_cert("record", o->cert, &cert)) != 0)
+	if ((rc = record_load_cert("record", o->cert, false, &cert)) != 0)
 		return rc;
 	escape_str(&esc, o->cert);
 	if (!smimea_from_cert(set, o, cert, buf_str(&esc), buf_str(&esc), o->emails, o->n_emails,
@@ -1190,8 +1191,9 @@ chain_pick(STACK_OF(X509) * chain, unsigned usage, const char *what)
 
 /* Add the TLSA records of one server (host, port): the current source and the next. */
 static bool
-tlsa_for_host(struct record_set *set, const struct record_opts *o, const char *host, unsigned port,
-              const struct tlsa_source *given, const struct tlsa_source *next, int *rc)
+tlsa_for_host(struct record_set *set, const struct record_opts *o, struct dns_resolver *res,
+              const char *host, unsigned port, const struct tlsa_source *given,
+              const struct tlsa_source *next, int *rc)
 {
 	struct buf owner = BUF_INIT, rdata = BUF_INIT, nrdata = BUF_INIT, what = BUF_INIT;
 	struct tlsa_source fetched = {NULL, NULL, NULL};
@@ -1209,14 +1211,16 @@ tlsa_for_host(struct record_set *set, const struct record_opts *o, const char *h
 		goto out;
 	}
 	if (src == NULL) {
-		STACK_OF(X509) *chain = cli_fetch_chain(host, port, FETCH_TIMEOUT_MS, &why);
+		enum cli_exit fail = CLI_EXIT_UNAVAILABLE;
+		STACK_OF(X509) *chain =
+		        cli_fetch_chain(res, host, port, FETCH_TIMEOUT_MS, &fail, &why);
 
 		if (chain == NULL || sk_X509_num(chain) == 0) {
 			cli_error("record: %s: cannot fetch the certificate chain: %s",
 			          buf_str(&what),
 			          chain == NULL ? why.msg : "the server sent no certificate");
 			sk_X509_pop_free(chain, X509_free);
-			*rc = CLI_EXIT_UNAVAILABLE;
+			*rc = (int)fail;
 			goto out;
 		}
 		fetched.cert = chain_pick(chain, u, buf_str(&what));
@@ -1361,7 +1365,8 @@ tlsa_mx(struct record_set *set, const struct record_opts *o, const struct tlsa_s
 		hrc = 0;
 		if (i > 0 && strcasecmp(hosts[i].name, hosts[i - 1].name) == 0)
 			continue;
-		if (!tlsa_for_host(set, o, hosts[i].name, 25, given, next, &hrc)) {
+		if (!tlsa_for_host(set, o, res, hosts[i].name, o->port ? o->port : 25, given, next,
+		                   &hrc)) {
 			set->failed++;
 			if (rc == 0)
 				rc = hrc;
@@ -1377,10 +1382,23 @@ out:
 	return rc;
 }
 
+/* RFC 7672 section 3.1.3: SMTP clients do not use PKIX-TA(0) and PKIX-EE(1). */
+static void
+usage_warning(uint8_t usage, unsigned long port)
+{
+	if (usage < RR_USAGE_DANE_TA && port == 25)
+		fprintf(stderr,
+		        "danemail: warning: usage %u (%s) is unusable for SMTP (RFC 7672 "
+		        "section 3.1.3): use 3 1 1 or 2 0 1\n",
+		        usage, rr_usage_name(usage));
+}
+
 static int
 record_tlsa(struct record_set *set, const struct record_opts *o)
 {
 	struct tlsa_source given = {NULL, NULL, NULL}, next = {NULL, NULL, NULL};
+	struct dns_resolver *res = NULL;
+	struct why why;
 	struct buf host = BUF_INIT, esc = BUF_INIT;
 	unsigned long port = o->port ? o->port : 25;
 	bool have_given = o->cert != NULL || o->key != NULL;
@@ -1390,20 +1408,19 @@ record_tlsa(struct record_set *set, const struct record_opts *o)
 	assoc_params(o, &u, &s, &m);
 	if (o->cert != NULL) {
 		given.label = xstrdup(escape_str(&esc, o->cert));
-		if ((rc = record_load_cert("record", o->cert, &given.cert)) != 0)
+		/* usages 0 and 2 name the trust anchor: the top of a chain file, as of a fetched
+		 * chain */
+		if ((rc = record_load_cert("record", o->cert,
+		                           u == RR_USAGE_PKIX_TA || u == RR_USAGE_DANE_TA,
+		                           &given.cert)) != 0)
 			goto out;
 	} else if (o->key != NULL && (rc = tlsa_load_key(o->key, &given)) != 0) {
 		goto out;
 	}
 	if (o->next_key != NULL && (rc = tlsa_load_key(o->next_key, &next)) != 0)
 		goto out;
-	/* RFC 7672 section 3.1.3: SMTP clients do not use PKIX-TA(0) and PKIX-EE(1) */
-	if (u < RR_USAGE_DANE_TA && (o->mx != NULL || port == 25))
-		fprintf(stderr,
-		        "danemail: warning: usage %u (%s) is unusable for SMTP (RFC 7672 "
-		        "section 3.1.3): use 3 1 1 or 2 0 1\n",
-		        u, rr_usage_name(u));
 	if (o->mx != NULL) {
+		usage_warning(u, port);
 		rc = tlsa_mx(set, o, have_given ? &given : NULL, o->next_key ? &next : NULL);
 		goto out;
 	}
@@ -1428,11 +1445,19 @@ record_tlsa(struct record_set *set, const struct record_opts *o)
 			host.data[host.len] = '\0';
 		}
 	}
-	if (!tlsa_for_host(set, o, buf_str(&host), (unsigned)port, have_given ? &given : NULL,
+	usage_warning(u, port);
+	/* the chain is fetched from the host's addresses: look them up, validated */
+	if (!have_given && (res = dns_resolver_new(&o->dns, &why)) == NULL) {
+		cli_error("record: %s", why.msg);
+		rc = CLI_EXIT_USAGE;
+		goto out;
+	}
+	if (!tlsa_for_host(set, o, res, buf_str(&host), (unsigned)port, have_given ? &given : NULL,
 	                   o->next_key ? &next : NULL, &rc) &&
 	    rc == 0)
 		rc = CLI_EXIT_SOFTWARE;
 out:
+	dns_resolver_free(res);
 	tlsa_source_clear(&given);
 	tlsa_source_clear(&next);
 	buf_release(&host);
@@ -1728,12 +1753,6 @@ record_parse(int argc, char **argv, struct record_opts *o)
 		}
 		if (o->cert && o->key) {
 			cli_error("record tlsa: --cert or --key, not both");
-			goto out;
-		}
-		if (o->mx && o->port) {
-			cli_error(
-			        "record tlsa: --port goes with --host (MX hosts take mail on port "
-			        "25)");
 			goto out;
 		}
 		if (o->n_emails || o->batch || o->batch_dir || o->ocase != CASE_EXACT || o->force) {

@@ -27,10 +27,11 @@
  */
 int record_read_file(const char *cmd, const char *path, struct buf *out);
 /*
- * Load a certificate (PEM or DER) for cmd; 0 and *cert, or an error printed
+ * Load a certificate (PEM or DER; of a PEM file with several, the first, or
+ * with last the last) for cmd; 0 and *cert, or an error printed
  * and CLI_EXIT_NOINPUT / CLI_EXIT_DATAERR (garbage, a private key).
  */
-int record_load_cert(const char *cmd, const char *path, X509 **cert);
+int record_load_cert(const char *cmd, const char *path, bool last, X509 **cert);
 /*
  * Load one OpenPGP public key (binary or armoured) for cmd; 0 and *key, or an
  * error printed and CLI_EXIT_NOINPUT / CLI_EXIT_DATAERR (garbage, a secret or

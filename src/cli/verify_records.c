@@ -304,7 +304,7 @@ local_load(enum verify_kind kind, const char *path, struct verify_local *l, json
 
 	json_object_set_new(jl, "file", json_string(escape_str(&esc, path)));
 	if (kind == VERIFY_SMIMEA) {
-		if ((rc = record_load_cert("verify", path, &l->cert)) != 0)
+		if ((rc = record_load_cert("verify", path, false, &l->cert)) != 0)
 			goto out;
 		cert_info_get(&ci, l->cert);
 		snprintf(l->sha256, sizeof(l->sha256), "%s", ci.sha256_fpr);

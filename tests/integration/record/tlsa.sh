@@ -73,7 +73,6 @@ bad 3 3 "--mx bogus.test" mx --mx bogus.test --cert "$TB_MAIL_SECURE_CERT"
 has_err "bogus" "--mx bogus: the message says so"
 bad 1 1 "--mx of a name without MX (secure NXDOMAIN)" mx --mx nonexistent.secure.test --cert "$TB_MAIL_SECURE_CERT"
 bad 4 4 "--mx, DNS server down" dm record tlsa --config "$TB_UNBOUND_DOWN_CONF" --mx secure.test --cert "$TB_MAIL_SECURE_CERT"
-bad 64 64 "--mx with --port" mx --mx secure.test --port 25 --cert "$TB_MAIL_SECURE_CERT"
 
 # --- fetching a chain: nothing listens on port 1, whether fetching works yet or not ---
 bad 69 69 "--host without --cert: server unreachable" dm record tlsa --host 127.0.0.1:1

@@ -265,6 +265,27 @@ ok $? "STARTTLS: the chain's leaf is dane-ee's certificate"
 rc=$?
 [ "$rc" -ne 0 ] && grep -q "STARTTLS not offered" "$err"
 ok $? "no STARTTLS: fetching fails with the reason (exit $rc)"
+rec=$("$DANEMAIL" record tlsa --config "$TB_UNBOUND_CONF" --host "dane-ee.$S:$P" 2>"$err")
+grep -q "^_$P._tcp.dane-ee.$S.* 3 1 1 $TB_SMTP_DANE_EE_SPKI" <<<"$rec"
+ok $? "--host NAME: its addresses from the validating resolver (--config), chain fetched"
+rec=$("$DANEMAIL" record tlsa --config "$TB_UNBOUND_CONF" --mx "dane-mx.$S" --port "$P" 2>"$err")
+rc=$?
+[ "$rc" -eq 0 ] && grep -q "^_$P._tcp.dane-ee.$S.* 3 1 1 $TB_SMTP_DANE_EE_SPKI" <<<"$rec" &&
+	[ "$(grep -c " TLSA " <<<"$rec")" -eq 2 ]
+ok $? "--mx: one record per MX host, each fetched from the host (exit $rc)"
+"$DANEMAIL" record tlsa --config "$TB_UNBOUND_CONF" --host "mail.bogus.test:$P" >/dev/null 2>"$err"
+rc=$?
+[ "$rc" -eq 3 ] && grep -q "bogus" "$err"
+ok $? "--host NAME in a bogus zone: no fetch, exit 3 ($rc)"
+rec=$("$DANEMAIL" record tlsa --host "dane-ta.$S:$P" --cert "$TB_SMTP_CERTS/dane-ta.chain.pem" \
+	--usage 2 --selector 0 --match 1 2>"$err")
+grep -q " 2 0 1 $TB_SMTP_CA_SHA256" <<<"$rec"
+ok $? "--cert CHAIN with usage 2: the record names the chain's last certificate (the CA)"
+rec=$("$DANEMAIL" record tlsa --host "dane-ta.$S:$P" --cert "$TB_SMTP_CERTS/dane-ta.chain.pem" \
+	--usage 3 --selector 0 --match 1 2>"$err")
+leaf=$(openssl x509 -in "$TB_SMTP_CERTS/dane-ta.chain.pem" -outform DER | sha256sum | cut -c1-64)
+grep -q " 3 0 1 $leaf" <<<"$rec"
+ok $? "--cert CHAIN with usage 3: the record names the first certificate (the server's)"
 "$TB_SMTPD" --listen 127.0.1.20:465 --implicit-tls --cert "$TB_SMTP_CERTS/dane-ta.chain.pem" \
 	--key "$TB_SMTP_CERTS/dane-ta.key" --pidfile "$TB_DIR/smtp/465.ready" \
 	2>"$TB_DIR/smtp/465.err" &
