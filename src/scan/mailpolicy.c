@@ -649,6 +649,8 @@ spf_judge(const struct dns_answer *txt, struct spf_info *out)
 			out->dns_mechanisms = 0;
 			out->all[0] = '\0';
 		} else if (out->dns_mechanisms > SPF_DNS_LOOKUP_LIMIT) {
+			/* the record's own terms already make every check a permerror */
+			out->state = POLICY_INVALID;
 			out->too_many_lookups = true;
 			why_fmt(out->why, sizeof(out->why),
 			        "%d DNS-querying terms, limit %d (RFC 7208 4.6.4)",
@@ -938,6 +940,24 @@ dmarc_policy_value(const struct tag *t, char *out, size_t out_len)
 	return false;
 }
 
+/*
+ * RFC 7489 6.6.3 step 6: a record whose p= is missing or bad, or whose sp=
+ * is bad, counts as p=none when its rua= holds a valid URI; why says so.
+ */
+static bool
+dmarc_bad_policy(struct dmarc_info *out)
+{
+	size_t n;
+
+	if (!out->has_rua)
+		return false;
+	snprintf(out->policy, sizeof(out->policy), "none");
+	out->sp[0] = '\0';
+	n = strlen(out->why);
+	snprintf(out->why + n, sizeof(out->why) - n, "; taken as p=none (RFC 7489 6.6.3)");
+	return true;
+}
+
 static bool
 dmarc_parse(const char *s, size_t len, struct dmarc_info *out)
 {
@@ -947,20 +967,10 @@ dmarc_parse(const char *s, size_t len, struct dmarc_info *out)
 
 	if (!dmarc_tags(s, len, &l, out->why, sizeof(out->why)))
 		return false;
-	if ((t = tag_find(&l, "p", true)) == NULL) {
-		why_fmt(out->why, sizeof(out->why), "no p= tag (RFC 7489 6.3)");
-		return false;
-	}
-	if (!dmarc_policy_value(t, out->policy, sizeof(out->policy))) {
-		why_quote(out->why, sizeof(out->why),
-		          "p= is not none, quarantine or reject:", t->value, t->value_len);
-		return false;
-	}
-	if ((t = tag_find(&l, "sp", true)) != NULL &&
-	    !dmarc_policy_value(t, out->sp, sizeof(out->sp))) {
-		why_quote(out->why, sizeof(out->why),
-		          "sp= is not none, quarantine or reject:", t->value, t->value_len);
-		return false;
+	if ((t = tag_find(&l, "rua", true)) != NULL) {
+		if (!uri_list(t->value, t->value_len, false, out->why, sizeof(out->why)))
+			return false;
+		out->has_rua = true;
 	}
 	if ((t = tag_find(&l, "pct", true)) != NULL) {
 		if (!parse_decimal(t->value, t->value_len, 3, &pct) || pct > 100) {
@@ -970,10 +980,20 @@ dmarc_parse(const char *s, size_t len, struct dmarc_info *out)
 		}
 		out->pct = (int)pct;
 	}
-	if ((t = tag_find(&l, "rua", true)) != NULL) {
-		if (!uri_list(t->value, t->value_len, false, out->why, sizeof(out->why)))
-			return false;
-		out->has_rua = true;
+	if ((t = tag_find(&l, "p", true)) == NULL) {
+		why_fmt(out->why, sizeof(out->why), "no p= tag (RFC 7489 6.3)");
+		return dmarc_bad_policy(out);
+	}
+	if (!dmarc_policy_value(t, out->policy, sizeof(out->policy))) {
+		why_quote(out->why, sizeof(out->why),
+		          "p= is not none, quarantine or reject:", t->value, t->value_len);
+		return dmarc_bad_policy(out);
+	}
+	if ((t = tag_find(&l, "sp", true)) != NULL &&
+	    !dmarc_policy_value(t, out->sp, sizeof(out->sp))) {
+		why_quote(out->why, sizeof(out->why),
+		          "sp= is not none, quarantine or reject:", t->value, t->value_len);
+		return dmarc_bad_policy(out);
 	}
 	return true;
 }

@@ -162,6 +162,8 @@ scan_policy_json(const struct scan_policies *p, json_t *obj, const char *const *
 			json_object_set_new(jp, "detail", jstr(p->fetch_detail));
 			if (p->fetch_state == MTASTS_FETCH_OK) {
 				json_t *jmx = json_array(), *unc = json_array();
+				bool enforced =
+				        p->policy.valid && p->policy.mode != MTASTS_MODE_NONE;
 
 				json_object_set_new(jp, "valid", json_boolean(p->policy.valid));
 				json_object_set_new(jp, "why", jtext(p->policy.why));
@@ -171,15 +173,18 @@ scan_policy_json(const struct scan_policies *p, json_t *obj, const char *const *
 				for (i = 0; i < p->policy.n_mx; i++)
 					json_array_append_new(jmx, jstr(p->policy.mx[i]));
 				json_object_set_new(jp, "mx", jmx);
-				/* RFC 8461 4.1: every MX host a sender may use must match a pattern
+				/*
+				 * RFC 8461 4.1: every MX host a sender may use must match a
+				 * pattern; mode none (5) has no MX list to match: null.
 				 */
-				for (i = 0; p->policy.valid && i < n_mx; i++)
+				for (i = 0; enforced && i < n_mx; i++)
 					if (!mtasts_policy_matches(&p->policy, mx_hosts[i]))
 						json_array_append_new(unc,
 						                      json_string(mx_hosts[i]));
 				json_object_set_new(
 				        jp, "mx_covered",
-				        json_boolean(p->policy.valid && json_array_size(unc) == 0));
+				        !enforced ? json_null()
+				                  : json_boolean(json_array_size(unc) == 0));
 				json_object_set_new(jp, "mx_not_covered", unc);
 			}
 			json_object_set_new(j, "policy", jp);

@@ -68,7 +68,7 @@ for spec in $extra; do
 done
 
 # MTA-STS policy servers (tests/tools/httpsd): shared1's covers its MX, shared2's
-# misses one of its two MX hosts; certificates from the testbed's CA.
+# misses one of its two MX hosts, shared3's is mode none (nothing to cover); certificates from the testbed's CA.
 hport=
 STS=()
 for p in $( [ -n "${TB_HTTPSD:-}" ] && seq 10443 10499); do
@@ -79,7 +79,7 @@ if [ -n "$hport" ]; then
 	if ! {
 		openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=mta-sts \
 			-keyout "$W/sts.key" -out "$W/sts.csr" &&
-			printf 'subjectAltName=DNS:mta-sts.shared1.scan-test,DNS:mta-sts.shared2.scan-test\n' \
+			printf 'subjectAltName=DNS:mta-sts.shared1.scan-test,DNS:mta-sts.shared2.scan-test,DNS:mta-sts.shared3.scan-test\n' \
 				>"$W/sts.ext" &&
 			openssl x509 -req -in "$W/sts.csr" -CA "$ca/ca.pem" -CAkey "$ca/ca.key" \
 				-CAcreateserial -CAserial "$W/sts.srl" -days 2 -extfile "$W/sts.ext" \
@@ -88,22 +88,23 @@ if [ -n "$hport" ]; then
 		echo "Bail out! cannot make the MTA-STS certificate"
 		exit 1
 	fi
-	mkdir -p "$W/sts1/.well-known" "$W/sts2/.well-known"
+	mkdir -p "$W/sts1/.well-known" "$W/sts2/.well-known" "$W/sts3/.well-known"
 	printf 'version: STSv1\r\nmode: enforce\r\nmx: dane-ee.%s\r\nmax_age: 86400\r\n' "$S" \
 		>"$W/sts1/.well-known/mta-sts.txt"
 	printf 'version: STSv1\nmode: testing\nmx: dane-ee.%s\nmax_age: 604800\n' "$S" \
 		>"$W/sts2/.well-known/mta-sts.txt"
-	for i in 1 2; do
+	printf 'version: STSv1\nmode: none\nmax_age: 86400\n' >"$W/sts3/.well-known/mta-sts.txt"
+	for i in 1 2 3; do
 		"$TB_HTTPSD" --listen "127.0.4.1$i:$hport" --cert "$W/sts.pem" --key "$W/sts.key" \
 			--root "$W/sts$i" --pidfile "$W/sts$i.pid" 2>"$W/sts$i.err" &
 		pids+=($!)
 	done
-	for i in 1 2; do
+	for i in 1 2 3; do
 		for _ in $(seq 100); do [ -s "$W/sts$i.pid" ] && break; sleep 0.05; done
 		[ -s "$W/sts$i.pid" ] || exit 75
 	done
 	STS=(--mta-sts-port "$hport" --mta-sts-resolve
-		"mta-sts.shared1.scan-test:$hport:127.0.4.11,mta-sts.shared2.scan-test:$hport:127.0.4.12")
+		"mta-sts.shared1.scan-test:$hport:127.0.4.11,mta-sts.shared2.scan-test:$hport:127.0.4.12,mta-sts.shared3.scan-test:$hport:127.0.4.13")
 else
 	# no policy server: keep the fetches on loopback all the same (nothing listens there)
 	STS=(--mta-sts-port 9 --mta-sts-resolve
@@ -139,6 +140,8 @@ sub.orgtest IN MX 10 dane-ee.$S.
 _mta-sts.shared2 IN TXT "v=STSv1; id=1"
 shared2 IN MX 10 dane-ee.$S.
 shared2 IN MX 20 dane-ta.$S.
+_mta-sts.shared3 IN TXT "v=STSv1; id=3"
+shared3 IN MX 10 dane-ee.$S.
 samehost IN MX 10 dane-ta.$S.
 samehost IN MX 20 cname-ta.$S.
 worst IN MX 10 dane-ee.$S.
@@ -499,6 +502,10 @@ else
 		is "$out" shared2.scan-test mta_sts.policy.mode testing "mode"
 		is "$out" shared2.scan-test mta_sts.policy.mx_covered false "a policy that misses an MX host"
 		is "$out" shared2.scan-test mta_sts.policy.mx_not_covered.0 "dane-ta.$S" "the MX host named"
+		scan "$W/sts3.jsonl" shared3.scan-test
+		is "$W/sts3.jsonl" shared3.scan-test mta_sts.policy.mode none "mode none"
+		is "$W/sts3.jsonl" shared3.scan-test mta_sts.policy.mx_covered null \
+			"mode none: no MX list to cover (RFC 8461 5), not a failure"
 	fi
 	scan "$W/nofetch.jsonl" --no-mta-sts-fetch shared1.scan-test
 	is "$W/nofetch.jsonl" shared1.scan-test mta_sts.policy null "--no-mta-sts-fetch: TXT only"
