@@ -101,10 +101,11 @@ static const struct param params[] = {
          "Carry the Subject inside the encrypted entity and replace the outer one with "
          "subject_placeholder."},
         {"subject_placeholder", T_STRING, OFF(subject_placeholder), "...", NULL, 0, 0,
-         "The outer Subject when protected_headers is on."},
+         "The outer Subject when protected_headers is on (one line, not empty); any further "
+         "Subject field is removed."},
         {"trace_header", T_STRING, OFF(trace_header), "X-DANE-Encrypted", NULL, 0, 0,
          "Header added to encrypted messages (\"smime; recipients=N\" or \"openpgp; "
-         "recipients=N\"); empty: none."},
+         "recipients=N\"); a header field name (printable ASCII, no colon); empty: none."},
         {"skip_recipient_domains", T_LIST, OFF(skip_recipient_domains), "", NULL, 0, 0,
          "Recipient domains never encrypted to (counted as recipients without a key)."},
         {"skip_recipients", T_LIST, OFF(skip_recipients), "", NULL, 0, 0,

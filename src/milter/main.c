@@ -39,7 +39,7 @@
 static void
 usage(FILE *fp)
 {
-	fputs("usage: danemail-milter [-fnhV] [-c CONFIG] [-p SOCKET] [-u USER] [-P PIDFILE]\n"
+	fputs("usage: danemail-milter [-fnMhV] [-c CONFIG] [-p SOCKET] [-u USER] [-P PIDFILE]\n"
 	      "  -c CONFIG   configuration file (default " MILTER_CONFIG_FILE ")\n"
 	      "  -p SOCKET   unix:/path, inet:PORT@HOST or inet6:PORT@HOST (overrides socket)\n"
 	      "  -u USER     run as USER after binding (overrides user); root is refused\n"
@@ -47,6 +47,7 @@ usage(FILE *fp)
 	      "  -f          stay in the foreground and log to stderr as well\n"
 	      "  -n          check the configuration, print it, and exit\n"
 	      "  -M          print the parameter list of danemail-milter.conf(5) (mdoc)\n"
+	      "  -h          this help\n"
 	      "  -V          version\n"
 	      "exit: 0 ok, 64 usage, 70 internal error, 77 refused to run as root, 78 bad config\n",
 	      fp);
@@ -73,6 +74,44 @@ facility_of(const char *name)
 	return -1;
 }
 
+/* A libmilter socket: unix:/path, local:/path, /path, inet:PORT[@HOST], inet6:PORT[@HOST]. */
+static bool
+socket_ok(const char *sock, struct why *why)
+{
+	const char *p;
+	unsigned long port;
+	char *end;
+
+	if (strncmp(sock, "unix:/", 6) == 0 || strncmp(sock, "local:/", 7) == 0 || sock[0] == '/')
+		return true;
+	if (strncmp(sock, "inet:", 5) == 0 || strncmp(sock, "inet6:", 6) == 0) {
+		p = strchr(sock, ':') + 1;
+		port = strtoul(p, &end, 10);
+		if (end != p && port >= 1 && port <= 65535 &&
+		    (*end == '\0' || (*end == '@' && end[1])))
+			return true;
+	}
+	return why_set(why, "socket: want unix:/PATH, inet:PORT@HOST or inet6:PORT@HOST, got '%s'",
+	               sock);
+}
+
+/* The header fields the milter writes must be fields (RFC 5322 2.2, 3.6.8). */
+static bool
+header_fields_ok(const struct config *cfg, struct why *why)
+{
+	const char *p;
+
+	for (p = cfg->trace_header; *p; p++)
+		if (*p < 33 || *p > 126 || *p == ':')
+			return why_set(why, "trace_header: '%s' is not a header field name",
+			               cfg->trace_header);
+	if (cfg->protected_headers &&
+	    (cfg->subject_placeholder[0] == '\0' || strpbrk(cfg->subject_placeholder, "\r\n")))
+		return why_set(why, "subject_placeholder: want one line of text (an empty "
+		                    "Subject would delete it)");
+	return true;
+}
+
 /* Load and check a configuration file; -p/-u/-P overrides applied. */
 static struct config *
 load_config(const char *path, bool explicit, const char *sock, const char *user,
@@ -89,6 +128,8 @@ load_config(const char *path, bool explicit, const char *sock, const char *user,
 		why_set(why, "syslog_facility: unknown facility '%s'", cfg->syslog_facility);
 		return config_free(cfg);
 	}
+	if (!socket_ok(cfg->socket, why) || !header_fields_ok(cfg, why))
+		return config_free(cfg);
 	return cfg;
 }
 

@@ -532,6 +532,34 @@ encrypt_body(struct msgctx *mc, enum key_format format, BIO *in, BIO *out, char 
  * body replaced; false means the message must be tempfailed (the MTA then
  * discards every change made so far).
  */
+/* How many fields named name the message has. */
+static size_t
+header_count(const struct message *m, const char *name)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < message_header_count(m); i++)
+		if (strcasecmp(message_header_at(m, i)->name, name) == 0)
+			n++;
+	return n;
+}
+
+/*
+ * protected_headers: the first Subject (which the entity carries inside)
+ * becomes the placeholder, and any further Subject goes, last first, so
+ * that none stays readable outside.
+ */
+static bool
+hide_subjects(SMFICTX *ctx, const struct message *m, char *placeholder)
+{
+	size_t n = header_count(m, "Subject");
+
+	for (; n > 1; n--)
+		if (smfi_chgheader(ctx, "Subject", (int)n, NULL) != MI_SUCCESS)
+			return false;
+	return n == 0 || smfi_chgheader(ctx, "Subject", 1, placeholder) == MI_SUCCESS;
+}
+
 static bool
 encrypt_message(SMFICTX *ctx, struct msgctx *mc, enum key_format format, struct why *why)
 {
@@ -567,8 +595,7 @@ encrypt_message(SMFICTX *ctx, struct msgctx *mc, enum key_format format, struct 
 		why_set(why, "the MTA refused a header change");
 		goto done;
 	}
-	if (cfg->protected_headers && message_header_get(mc->msg, "Subject") &&
-	    smfi_chgheader(ctx, "Subject", 1, cfg->subject_placeholder) != MI_SUCCESS) {
+	if (cfg->protected_headers && !hide_subjects(ctx, mc->msg, cfg->subject_placeholder)) {
 		why_set(why, "the MTA refused to change the Subject");
 		goto done;
 	}
@@ -599,18 +626,6 @@ done:
 	return ok;
 }
 
-/* How many Content-Type fields the message has. */
-static size_t
-content_type_count(const struct message *m)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < message_header_count(m); i++)
-		if (strcasecmp(message_header_at(m, i)->name, "Content-Type") == 0)
-			n++;
-	return n;
-}
-
 static sfsistat
 on_eom(SMFICTX *ctx)
 {
@@ -637,7 +652,7 @@ on_eom(SMFICTX *ctx)
 	head_len = message_body_head(mc->msg, head, sizeof(head));
 	tail_len = message_body_tail(mc->msg, tail, sizeof(tail));
 	/* two Content-Type fields: readers disagree on which counts, so it is not encrypted */
-	enc = content_type_count(mc->msg) > 1
+	enc = header_count(mc->msg, "Content-Type") > 1
 	              ? MIME_CLEAR
 	              : mime_detect_encryption(message_header_get(mc->msg, "Content-Type"), head,
 	                                       head_len, tail, tail_len);

@@ -279,6 +279,12 @@ delivered $id 1 && grep -q "^Subject: \[encrypted\]" "${FOUND[0]}" &&
 		-out "$W/out/plain" 2>/dev/null &&
 	grep -q "^Subject: test $id" "$W/out/plain"
 ok $? "protected headers: outer Subject is the placeholder, the real one is inside"
+id=$((id + 1))
+make_msg $id bob@secure.test $'Subject: second secret\r\n'"$CT_TEXT" "$W/body-text"
+send $id bob@secure.test
+delivered $id 1 && [ "$(sed '/^\r*$/q' "${FOUND[0]}" | grep -c '^Subject:')" -eq 1 ] &&
+	grep -q "^Subject: \[encrypted\]" "${FOUND[0]}" && ! grep -q "second secret" "${FOUND[0]}"
+ok $? "protected headers, two Subject fields: neither stays readable outside"
 
 # 18. larger than max_message_size: passed on (on_oversize = pass) or tempfailed
 reload "max_message_size = 2k"
