@@ -17,7 +17,9 @@
 # target failed.
 #
 # Environment: FUZZ_JOBS targets at a time (default: the number of CPUs);
-# FUZZ_RUNS stops a target after that many executions even before SECONDS.
+# FUZZ_RUNS stops a target after that many executions even before SECONDS;
+# FUZZ_ARGS adds libFuzzer flags (e.g. -max_len=4096: inputs of the report
+# target grow to its 10 KB seed and run twice as slowly).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -31,6 +33,7 @@ case "${1:-}" in
 esac
 jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
 runs=${FUZZ_RUNS:-}
+extra=${FUZZ_ARGS:-}
 build="build-fuzz"
 crashdir=$build/crashes
 run=$build/fuzz-runs/$(date +%Y%m%d-%H%M%S)-$$
@@ -95,7 +98,7 @@ run_target() {
 	# shellcheck disable=SC2086
 	"$build/tests/fuzz/fuzz_$name" -max_total_time="$secs" ${runs:+-runs=$runs} \
 		-timeout=10 -rss_limit_mb=2048 -detect_leaks=1 -print_final_stats=1 \
-		-artifact_prefix="$crashdir/$name-" $quiet "$corpus" tests/fuzz/crashes \
+		-artifact_prefix="$crashdir/$name-" $quiet $extra "$corpus" tests/fuzz/crashes \
 		>"$run/$name.log" 2>&1
 	echo $? >"$run/$name.rc"
 }
