@@ -99,6 +99,28 @@ scan_input_item_clear(struct scan_item *item)
 }
 
 bool
+scan_input_next_domain(struct scan_input *in, char **name, long *rank, size_t *position,
+                       void (*invalid)(void *arg, const struct scan_item *item), void *arg)
+{
+	struct scan_item it;
+
+	while (scan_input_next(in, &it)) {
+		if (!it.valid) {
+			invalid(arg, &it);
+			scan_input_item_clear(&it);
+			continue;
+		}
+		*name = it.domain;
+		*rank = it.rank;
+		*position = it.position;
+		it.domain = NULL;
+		scan_input_item_clear(&it);
+		return true;
+	}
+	return false;
+}
+
+bool
 scan_domain_normalise(char *name, struct why *why)
 {
 	size_t n, i;

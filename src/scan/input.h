@@ -48,6 +48,13 @@ void scan_input_shard(struct scan_input *in, unsigned i, unsigned n);
 long scan_input_count(struct scan_input *in);
 /* The next entry (false at the end or on a read error: see scan_input_error). */
 bool scan_input_next(struct scan_input *in, struct scan_item *item);
+/*
+ * The next valid entry, its domain handed over in *name (the caller frees
+ * it); each invalid entry on the way goes to invalid(arg, item) first.
+ * False at the end or on a read error.
+ */
+bool scan_input_next_domain(struct scan_input *in, char **name, long *rank, size_t *position,
+                            void (*invalid)(void *arg, const struct scan_item *item), void *arg);
 /* Free what an item owns. */
 void scan_input_item_clear(struct scan_item *item);
 /* The read error that ended the input, or NULL. */

@@ -144,30 +144,23 @@ store_failure(struct monitor_run *r, const struct why *why)
 	r->store_failed = true;
 }
 
+static void
+invalid_entry(void *arg, const struct scan_item *it)
+{
+	struct monitor_run *r = arg;
+	struct buf esc = BUF_INIT;
+
+	cli_error("monitor: input line %zu: %s", it->line, escape_str(&esc, it->why));
+	buf_release(&esc);
+	r->invalid++;
+}
+
 static bool
 next_domain(void *arg, char **name, long *rank, size_t *position)
 {
 	struct monitor_run *r = arg;
-	struct scan_item it;
 
-	while (scan_input_next(r->in, &it)) {
-		if (!it.valid) {
-			struct buf esc = BUF_INIT;
-
-			cli_error("monitor: input line %zu: %s", it.line, escape_str(&esc, it.why));
-			buf_release(&esc);
-			r->invalid++;
-			scan_input_item_clear(&it);
-			continue;
-		}
-		*name = it.domain;
-		*rank = it.rank;
-		*position = it.position;
-		it.domain = NULL;
-		scan_input_item_clear(&it);
-		return true;
-	}
-	return false;
+	return scan_input_next_domain(r->in, name, rank, position, invalid_entry, r);
 }
 
 static bool

@@ -146,34 +146,31 @@ write_json(struct scan_run *r, json_t *j, const char *domain)
 	json_decref(j);
 }
 
+/* An entry that is no domain: reported like a scanned one. */
+static void
+invalid_entry(void *arg, const struct scan_item *it)
+{
+	struct scan_run *r = arg;
+	json_t *j = scan_invalid_json(it);
+
+	r->seen++;
+	/* the table counts what is written (stats.h): one path with report */
+	(void)scan_stats_add_json(&r->stats, j, NULL);
+	write_json(r, j, NULL);
+	if (r->csv)
+		scan_csv_invalid(r->csv, it);
+}
+
 /* The engine wants another domain: skip (and report) entries that are no domain. */
 static bool
 next_domain(void *arg, char **name, long *rank, size_t *position)
 {
 	struct scan_run *r = arg;
-	struct scan_item it;
 
-	while (scan_input_next(r->in, &it)) {
-		r->seen++;
-		if (!it.valid) {
-			json_t *j = scan_invalid_json(&it);
-
-			/* the table counts what is written (stats.h): one path with report */
-			(void)scan_stats_add_json(&r->stats, j, NULL);
-			write_json(r, j, NULL);
-			if (r->csv)
-				scan_csv_invalid(r->csv, &it);
-			scan_input_item_clear(&it);
-			continue;
-		}
-		*name = it.domain;
-		*rank = it.rank;
-		*position = it.position;
-		it.domain = NULL;
-		scan_input_item_clear(&it);
-		return true;
-	}
-	return false;
+	if (!scan_input_next_domain(r->in, name, rank, position, invalid_entry, r))
+		return false;
+	r->seen++;
+	return true;
 }
 
 static void

@@ -530,11 +530,18 @@ test_owner_address_equal(void **state)
 	        {"a@B@example.com", "a@b@example.com", false},
 	        /* canonical forms: the hashed local part and A-labels (RFC 7929 section 3) */
 	        {"hugh@example.com", "\"hugh\"@example.com", true},
-	        {"hugh@b\xc3\xbc" "cher.example", "hugh@xn--bcher-kva.example", true},
-	        {"hugh@XN--BCHER-KVA.example", "hugh@b\xc3\xbc" "cher.example", true},
+	        {"hugh@b\xc3\xbc"
+	         "cher.example",
+	         "hugh@xn--bcher-kva.example", true},
+	        {"hugh@XN--BCHER-KVA.example",
+	         "hugh@b\xc3\xbc"
+	         "cher.example",
+	         true},
 	        {"caf\xc3\xa9@example.com", "cafe\xcc\x81@example.com", true}, /* NFC */
 	        {"Bob <bob@example.com>", "bob@example.com", false},
-	        {"hugh@b\xc3\xbc" "cher.example", "Hugh@xn--bcher-kva.example", false},
+	        {"hugh@b\xc3\xbc"
+	         "cher.example",
+	         "Hugh@xn--bcher-kva.example", false},
 	};
 	size_t i;
 

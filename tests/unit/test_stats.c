@@ -17,8 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "mailpolicy.h"
 #include "reportagg.h"
+#include "scanopt.h"
 #include "stats.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -371,13 +373,67 @@ test_agg(void **state)
 	policy_psl_free(psl);
 }
 
+/* scanopt.c reports bad values through the danemail command's cli_error: count them. */
+static int n_errors;
+
+void
+cli_error(const char *fmt, ...)
+{
+	(void)fmt;
+	n_errors++;
+}
+
+static int n_usages;
+
+static void
+count_usage(FILE *fp)
+{
+	(void)fp;
+	n_usages++;
+}
+
+/* The engine options scan and monitor share (src/scan/scanopt.c). */
+static void
+test_scanopt(void **state)
+{
+	struct scan_options o;
+	unsigned long v;
+
+	(void)state;
+	scan_options_init(&o);
+	n_errors = n_usages = 0;
+	assert_true(scanopt_take("scan", SCANOPT_CONC, "50", &o, count_usage));
+	assert_int_equal(o.concurrency, 50);
+	assert_true(scanopt_take("scan", SCANOPT_RATEPERIP, "0.5", &o, count_usage));
+	assert_true(o.rate_per_ip > 0.49 && o.rate_per_ip < 0.51);
+	assert_true(scanopt_take("scan", 'F', "127.0.0.1@53", &o, count_usage));
+	assert_string_equal(o.dns.forwarder, "127.0.0.1@53");
+	assert_int_equal(n_errors, 0);
+	/* bad values: a message each, no usage, nothing stored */
+	assert_false(scanopt_take("scan", SCANOPT_CONC, "0", &o, count_usage));
+	assert_false(scanopt_take("scan", SCANOPT_CONC, "12x", &o, count_usage));
+	assert_false(scanopt_take("scan", SCANOPT_RATEPERIP, "-1", &o, count_usage));
+	assert_int_equal(o.concurrency, 50);
+	assert_int_equal(n_errors, 3);
+	assert_int_equal(n_usages, 0);
+	/* an option that is none of the engine's: the usage, no message */
+	assert_false(scanopt_take("scan", 'Z', NULL, &o, count_usage));
+	assert_int_equal(n_usages, 1);
+	assert_int_equal(n_errors, 3);
+	/* the range is inclusive */
+	assert_true(scanopt_uint("scan", "--x", "7", 7, 7, &v));
+	assert_int_equal(v, 7);
+	assert_false(scanopt_uint("scan", "--x", "8", 7, 7, &v));
+	assert_false(scanopt_uint("scan", "--x", "", 0, 7, &v));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_counts), cmocka_unit_test(test_refused),
 	        cmocka_unit_test(test_rows),   cmocka_unit_test(test_registered_domain),
-	        cmocka_unit_test(test_agg),
+	        cmocka_unit_test(test_agg),    cmocka_unit_test(test_scanopt),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
