@@ -61,7 +61,6 @@ free_from() { # free_from START: the first port >= START with no listener
 	until zl_port_free "$p"; do p=$((p + 1)); done
 	echo "$p"
 }
-dport=$(free_from 54000)
 sport=$(free_from 10600)
 
 # --- SMTP servers and their DANE-EE records
@@ -122,8 +121,9 @@ zl_sign "$Z" scanbench "$Z/scanbench.zone" >"$Z/sign.log" 2>&1 ||
 	{ cat "$Z/sign.log" >&2; exit 1; }
 t1=$(ms)
 log "zone: $N domains, $(grep -c . "$Z/scanbench.signed") lines signed, $(((t1 - t0) / 1000)) s"
-zl_nsd_start "$Z" 127.0.0.1 "$dport" scanbench >"$Z/nsd-start.log" 2>&1 ||
+zl_nsd_start_free "$Z" 127.0.0.1 54000 54998 scanbench >"$Z/nsd-start.log" 2>&1 ||
 	{ cat "$Z/nsd-start.log" >&2; exit 1; }
+dport=$ZL_PORT
 t2=$(ms)
 log "nsd ready in $(((t2 - t1) / 1000)) s"
 

@@ -113,12 +113,7 @@ smtpd mx1 127.0.5.1 a && smtpd mx2 127.0.5.2 b && smtpd mx3 127.0.5.3 c &&
 	exit 1
 }
 
-# Our zone, on a port of our own.
-zport=
-for p in $(seq $((TB_PORT + 301)) 2 $((TB_PORT + 499))); do
-	if zl_port_free "$p"; then zport=$p; break; fi
-done
-[ -n "$zport" ] || { echo "Bail out! no free port for the zone"; exit 1; }
+# Our zone, on a port of our own (zl_nsd_start_free).
 Z=$W/zone
 mkdir -p "$Z"
 cat >"$Z/mon-test.zone" <<EOF
@@ -145,10 +140,10 @@ _$P._tcp.mx4 IN TLSA 3 1 1 $SPKI_NEXT
 EOF
 {
 	zl_sign "$Z" mon-test "$Z/mon-test.zone" &&
-		zl_nsd_start "$Z" 127.0.0.1 "$zport" mon-test &&
-		zl_unbound_conf "$Z" "$TB_UNBOUND_CONF" "127.0.0.1@$zport" mon-test
+		zl_nsd_start_free "$Z" 127.0.0.1 $((TB_PORT + 301)) $((TB_PORT + 499)) mon-test &&
+		zl_unbound_conf "$Z" "$TB_UNBOUND_CONF" "127.0.0.1@$ZL_PORT" mon-test
 } >"$W/zone.log" 2>&1 || {
-	echo "Bail out! our zone did not start:"
+	echo "Bail out! our zone did not start: $(tail -n 1 "$W/zone.log")"
 	diag <"$W/zone.log"
 	exit 1
 }

@@ -36,11 +36,6 @@ if ! "$TESTBED" start-smtp "$TB_DIR" >"$TB_DIR/start-smtp.log" 2>&1; then
 	sed 's/^/# /' "$TB_DIR/start-smtp.log"
 	exit 1
 fi
-zport=
-for p in $(seq $((TB_PORT + 301)) 2 $((TB_PORT + 499))); do
-	if zl_port_free "$p"; then zport=$p; break; fi
-done
-[ -n "$zport" ] || { echo "Bail out! no free port for the report zone"; exit 1; }
 Z=$W/zone
 mkdir -p "$Z"
 cat >"$Z/report-test.zone" <<ZONE
@@ -67,10 +62,10 @@ second IN MX 10 dane-ee.$S.
 ZONE
 {
 	zl_sign "$Z" report-test "$Z/report-test.zone" &&
-		zl_nsd_start "$Z" 127.0.0.1 "$zport" report-test &&
-		zl_unbound_conf "$Z" "$TB_UNBOUND_CONF" "127.0.0.1@$zport" report-test
+		zl_nsd_start_free "$Z" 127.0.0.1 $((TB_PORT + 301)) $((TB_PORT + 499)) report-test &&
+		zl_unbound_conf "$Z" "$TB_UNBOUND_CONF" "127.0.0.1@$ZL_PORT" report-test
 } >"$W/zone.log" 2>&1 || {
-	echo "Bail out! our zone did not start:"
+	echo "Bail out! our zone did not start: $(tail -n 1 "$W/zone.log")"
 	sed 's/^/# /' "$W/zone.log"
 	exit 1
 }

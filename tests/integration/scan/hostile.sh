@@ -67,11 +67,6 @@ done
 start_hostile good --first 127.8.8.1 --count 2 --port "$sport" --behaviours ok \
 	--log "$W/good.log" || { echo "Bail out! hostile_smtpd (ok) failed: $(cat "$W/good.err")"; exit 1; }
 
-zport=
-for p in $(seq 55300 55399); do
-	if zl_port_free "$p"; then zport=$p; break; fi
-done
-[ -n "$zport" ] || { echo "Bail out! no free port for NSD"; exit 1; }
 Z=$W/zone
 mkdir -p "$Z"
 {
@@ -91,9 +86,9 @@ mkdir -p "$Z"
 } >"$Z/hostile-test.zone"
 {
 	zl_sign "$Z" hostile-test "$Z/hostile-test.zone" &&
-		zl_nsd_start "$Z" 127.0.0.1 "$zport" hostile-test
+		zl_nsd_start_free "$Z" 127.0.0.1 55300 55399 hostile-test
 } >"$W/zone.log" 2>&1 || {
-	echo "Bail out! the zone did not start:"
+	echo "Bail out! the zone did not start: $(tail -n 1 "$W/zone.log")"
 	sed 's/^/# /' "$W/zone.log"
 	exit 1
 }
@@ -108,7 +103,7 @@ server:
 	root-key-sentinel: no
 forward-zone:
 	name: "."
-	forward-addr: 127.0.0.1@$zport
+	forward-addr: 127.0.0.1@$ZL_PORT
 EOF
 
 # --- TAP

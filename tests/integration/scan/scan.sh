@@ -112,12 +112,7 @@ else
 fi
 STS+=(--ca-file "$ca/ca.pem")
 
-# Our zones, on a port of our own.
-zport=
-for p in $(seq $((TB_PORT + 100)) 2 $((TB_PORT + 300))); do
-	if zl_port_free "$p"; then zport=$p; break; fi
-done
-[ -n "$zport" ] || { echo "Bail out! no free port for the scan zones"; exit 1; }
+# Our zones, on a port of our own (zl_nsd_start_free).
 Z=$W/zone
 mkdir -p "$Z"
 soa='@ IN SOA ns hostmaster 1 3600 600 86400 60
@@ -173,11 +168,12 @@ EOF
 	zl_sign "$Z" scan-test "$Z/scan-test.zone" &&
 		zl_sign "$Z" example.net "$Z/example.net.zone" &&
 		cp "$Z/unsigned-test.zone" "$Z/unsigned-test.signed" &&
-		zl_nsd_start "$Z" 127.0.0.1 "$zport" scan-test example.net unsigned-test &&
-		zl_unbound_conf "$Z" "$TB_UNBOUND_CONF" "127.0.0.1@$zport" \
+		zl_nsd_start_free "$Z" 127.0.0.1 $((TB_PORT + 100)) $((TB_PORT + 300)) \
+			scan-test example.net unsigned-test &&
+		zl_unbound_conf "$Z" "$TB_UNBOUND_CONF" "127.0.0.1@$ZL_PORT" \
 			scan-test example.net unsigned-test
 } >"$W/zone.log" 2>&1 || {
-	echo "Bail out! our zones did not start:"
+	echo "Bail out! our zones did not start: $(tail -n 1 "$W/zone.log")"
 	sed 's/^/# /' "$W/zone.log"
 	exit 1
 }
