@@ -599,7 +599,7 @@ main(int argc, char **argv)
 			if (!(c == 'u' ? udp_start(&la, &ua) : tcp_start(&la, &ua))) {
 				fprintf(stderr, "bench_scan_proxy: %s %s: %s\n",
 				        c == 'u' ? "udp" : "tcp", optarg, strerror(errno));
-				return 1;
+				return errno == EADDRINUSE ? 75 : 1;
 			}
 			n++;
 			break;

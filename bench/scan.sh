@@ -121,7 +121,7 @@ zl_sign "$Z" scanbench "$Z/scanbench.zone" >"$Z/sign.log" 2>&1 ||
 	{ cat "$Z/sign.log" >&2; exit 1; }
 t1=$(ms)
 log "zone: $N domains, $(grep -c . "$Z/scanbench.signed") lines signed, $(((t1 - t0) / 1000)) s"
-zl_nsd_start_free "$Z" 127.0.0.1 54000 54998 scanbench >"$Z/nsd-start.log" 2>&1 ||
+zl_nsd_start_free "$Z" 127.0.0.1 17000 17998 scanbench >"$Z/nsd-start.log" 2>&1 ||
 	{ cat "$Z/nsd-start.log" >&2; exit 1; }
 dport=$ZL_PORT
 t2=$(ms)

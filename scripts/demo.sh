@@ -22,7 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 # pick a free port for the testbed's DNS server
-for p in $(seq 53535 2 53735); do
+for p in $(seq 15353 2 15553); do
 	if ! ss -Hlnu "sport = :$p" | grep -q . && ! ss -Hlnu "sport = :$((p + 1))" | grep -q .; then
 		break
 	fi

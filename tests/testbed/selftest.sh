@@ -25,7 +25,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # Without TB_PORT, find a free block of ports (TB_PORT..TB_PORT+11 are used).
 port_in_use() { ss -Hlnu "sport = :$1" | grep -q . || ss -Hlnt "sport = :$1" | grep -q .; }
 if [[ -z ${TB_PORT:-} ]]; then
-	for p in $(seq 53835 20 54435); do
+	for p in $(seq 15853 20 16453); do
 		free=1
 		for o in 0 1 10 11; do if port_in_use $((p + o)); then free=0; fi; done
 		if ((free)); then

@@ -9,9 +9,9 @@
 #
 # Environment (all optional):
 #   TB_ADDR       loopback IPv4 address NSD listens on      (default 127.0.0.1)
-#   TB_PORT       port NSD listens on (UDP and TCP)          (default 53535)
+#   TB_PORT       port NSD listens on (UDP and TCP)          (default 15353)
 #   TB_DOWN_PORT  port where nothing listens, for the
-#                 "DNS server down" resolver config          (default 53536)
+#                 "DNS server down" resolver config          (default 15354)
 #   TB_SMTP_PORT  port of the SMTP servers (start-smtp), also the port in
 #                 their TLSA owner names _<port>._tcp         (default 25)
 #   TB_SMTPD      the smtpd_test binary start-smtp runs
@@ -35,8 +35,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TEMPLATES=$HERE/zones
 
 TB_ADDR=${TB_ADDR:-127.0.0.1}
-TB_PORT=${TB_PORT:-53535}
-TB_DOWN_PORT=${TB_DOWN_PORT:-53536}
+TB_PORT=${TB_PORT:-15353}
+TB_DOWN_PORT=${TB_DOWN_PORT:-15354}
 TB_SMTP_PORT=${TB_SMTP_PORT:-25}
 TB_SMTPD=${TB_SMTPD:-$HERE/../../build/tests/tools/smtpd/smtpd_test}
 

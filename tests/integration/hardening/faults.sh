@@ -156,15 +156,28 @@ set -- $rec
 ok $? "NSD down: delivery resumes after NSD's return: ${4:-?} messages accepted after it, the last ${5:-?} s after (NSD down ${2:-?} s; ${3:-?} accepted meanwhile from the cache)"
 
 # ---- 3. slow DNS: a delaying proxy in front of NSD ----
-pport=$((TB_PORT + 20))
-while ss -Hlnu "sport = :$pport" | grep -q . || ss -Hlnt "sport = :$pport" | grep -q .; do
-	pport=$((pport + 1))
+start_proxy() { # start_proxy PORT: 0 listening (pid file written), 75 port taken, 1 failed
+	rm -f "$W/proxy.pid"
+	"$DNS_PROXY" --delay "$DELAY" --udp "127.0.0.1:$1=$TB_ADDR:$TB_PORT" \
+		--tcp "127.0.0.1:$1=$TB_ADDR:$TB_PORT" --pidfile "$W/proxy.pid" >"$W/proxy.log" 2>&1 &
+	PROXY_PID=$!
+	for _ in $(seq 200); do
+		[ -s "$W/proxy.pid" ] && return 0
+		kill -0 "$PROXY_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill "$PROXY_PID" 2>/dev/null
+	wait "$PROXY_PID"
+	return $?
+}
+for pport in $(seq $((TB_PORT + 20)) $((TB_PORT + 60))); do
+	ss -Hlnu "sport = :$pport" | grep -q . || ss -Hlnt "sport = :$pport" | grep -q . && continue
+	start_proxy "$pport"
+	rc=$?
+	[ $rc -eq 75 ] || break
 done
-"$DNS_PROXY" --delay "$DELAY" --udp "127.0.0.1:$pport=$TB_ADDR:$TB_PORT" \
-	--tcp "127.0.0.1:$pport=$TB_ADDR:$TB_PORT" >"$W/proxy.log" 2>&1 &
-PROXY_PID=$!
+[ "$rc" -eq 0 ] || { echo "Bail out! the DNS proxy did not start: $(cat "$W/proxy.log")"; exit 1; }
 sed "s/^\([[:space:]]*forward-addr:\).*/\1 127.0.0.1@$pport/" "$W/unbound.conf" >"$W/slow.conf"
-sleep 0.3
 mark=$(log_mark)
 reload "unbound_conf = $W/slow.conf" # a fresh resolver: cold cache
 ok $? "slow DNS: the milter resolves through a proxy adding ${DELAY} ms each way"

@@ -46,11 +46,12 @@ chmod 755 "$W" # Postfix (user postfix) connects to sockets in here
 mkdir -p "$W/msgs" "$W/out"
 PF=$W/pf
 
-# ---- ports: four free ones, starting at a random place ----
+# ---- ports: four free ones, starting at a random place below the
+# kernel's ephemeral range (32768-), where no client socket can hold one ----
 port_free() { ! ss -Hlnt "sport = :$1" | grep -q .; }
 PORTS=()
-p=$((20000 + RANDOM % 20000))
-while [ ${#PORTS[@]} -lt 4 ] && [ $p -lt 65000 ]; do
+p=$((20000 + RANDOM % 12000))
+while [ ${#PORTS[@]} -lt 4 ] && [ $p -lt 32768 ]; do
 	port_free "$p" && PORTS+=("$p")
 	p=$((p + 1))
 done

@@ -229,7 +229,11 @@ id=$((id + 1))
 make_msg $id bob@secure.test $'Content-Type: text/plain\r\n' "$W/body-big"
 send $id bob@secure.test &
 sender=$!
-sleep 0.3
+# kill it once the body streams in: its (unlinked) spool file is open
+for _ in $(seq 500); do
+	find "/proc/$MILTER_PID/fd" -lname "$W/tmp/*" 2>/dev/null | grep -q . && break
+	sleep 0.02
+done
 stop_milter KILL
 wait $sender
 ! delivered $id 1 2>/dev/null

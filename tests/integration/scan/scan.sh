@@ -635,7 +635,12 @@ echo "# == SIGTERM: the domains in flight finish, no new ones start"
 "$DANEMAIL" scan --config "$CONF" --smtp-port "$P" --quiet --timeout 1500 --concurrency 1 \
 	"stall.$S" "dane-ee.$S" "mismatch.$S" >"$W/sig.jsonl" 2>"$W/sig.err" &
 spid=$!
-sleep 0.5
+# once the first domain is in flight: the stalling server has a new connection
+before=$(conns "stall.$S")
+for _ in $(seq 250); do
+	[ "$(conns "stall.$S")" -gt "$before" ] && break
+	sleep 0.02
+done
 kill -TERM "$spid"
 wait "$spid"
 rc=$?

@@ -37,7 +37,7 @@ zl_sign() { # zl_sign DIR ZONE FILE [extra ldns-signzone args]
 }
 
 zl_nsd_start() { # zl_nsd_start DIR ADDR PORT ZONE...: 0 up, 75 port taken, 1 failed
-	local dir=$1 addr=$2 port=$3 z i out
+	local dir=$1 addr=$2 port=$3 z out
 	shift 3
 	mkdir -p "$dir/tmp"
 	rm -f "$dir/nsd.log" "$dir/nsd.out"
@@ -77,7 +77,8 @@ EOF
 	echo $! >"$dir/zl.pid"
 	# Big zones take a while to load: up to 120 s.  dig prints its own
 	# errors (";; communications error ...") on stdout: only an SOA counts.
-	for ((i = 0; i < 2400; i++)); do
+	local end=$((SECONDS + 120))
+	while ((SECONDS < end)); do
 		out=$(dig @"$addr" -p "$port" +norec +tries=1 +time=1 +short SOA "$1." 2>/dev/null) &&
 			[[ -n $out && $out != ';'* ]] && return 0
 		kill -0 "$(cat "$dir/zl.pid")" 2>/dev/null || break
