@@ -94,9 +94,9 @@ EOF
 	return 1
 }
 
-# A free-looking port can still be taken between the check and NSD's bind
-# (UDP sockets of other tests' resolvers, connected, do not show as
-# listeners): try the next one then.
+# A port with no listener can still refuse NSD's bind (a client socket in
+# TIME_WAIT or a connected UDP socket holds it), or be taken after the
+# check: try the next one then.
 zl_nsd_start_free() { # zl_nsd_start_free DIR ADDR FIRST LAST ZONE...
 	local dir=$1 addr=$2 first=$3 last=$4 p rc
 	shift 4
