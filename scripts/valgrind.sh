@@ -63,6 +63,7 @@ export DANEMAIL_MILTER=$OUT/bin/danemail-milter DANEMAIL=$OUT/bin/danemail
 export MILTCLIENT=$top/$BUILD/tests/tools/miltclient/miltclient
 export TESTBED=$top/tests/testbed/testbed.sh TB_SMTPD=$top/$BUILD/tests/tools/smtpd/smtpd_test
 export MILTER_START_WAIT=120 # valgrind starts slowly on a busy machine
+export START_SLACK_MS=5000     # and each CLI run: added to wall-clock bounds
 wt=$top/tests/integration/with-testbed.sh
 all="milter-smime milter-openpgp hardening-soak lookup record-smimea record-openpgpkey
 record-tlsa verify-records verify-tlsa"
