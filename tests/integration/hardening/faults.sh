@@ -170,6 +170,7 @@ start_proxy() { # start_proxy PORT: 0 listening (pid file written), 75 port take
 	wait "$PROXY_PID"
 	return $?
 }
+rc=1 # stays 1 when every port of the range has a listener
 for pport in $(seq $((TB_PORT + 20)) $((TB_PORT + 60))); do
 	ss -Hlnu "sport = :$pport" | grep -q . || ss -Hlnt "sport = :$pport" | grep -q . && continue
 	start_proxy "$pport"
